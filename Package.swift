@@ -1,0 +1,45 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "swift-rlhf",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "RLHF", targets: ["RLHF"]),
+        .executable(name: "rlhf", targets: ["rlhf"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - Public API
+        // Float32 tensors, GEMM (BLAS loaded at run time, portable SIMD fallback), vector math, RNG.
+        .target(name: "RLHFTensor"),
+        // Bytes on disk: bounds-checked reader, safetensors, JSON configuration files.
+        .target(name: "RLHFFormats", dependencies: ["RLHFTensor"]),
+        // Text <-> token ids.
+        .target(name: "RLHFTokenizer"),
+        // The Llama decoder: layout tables, kernels, forward/backward, log-probs, scalar head, loading.
+        .target(name: "RLHFModel", dependencies: ["RLHFTensor", "RLHFFormats"]),
+        // Optimizers, schedules, clipping, checkpoints and trainers.
+        .target(name: "RLHFTraining", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFModel", "RLHFTokenizer"]),
+        // Umbrella module: re-exports everything above.
+        .target(name: "RLHF", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFTokenizer", "RLHFModel", "RLHFTraining"]),
+        // The `rlhf` command. Explicit path: `RLHF` and `rlhf` would collide on case-insensitive disks.
+        .executableTarget(
+            name: "rlhf",
+            dependencies: ["RLHF", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/rlhf-cli"),
+
+        // MARK: - Implementation details
+        // Test helpers: tolerances, finite differences, reference-data paths. Not public API.
+        .target(name: "_RLHFTestSupport", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFModel"]),
+
+        // MARK: - Tests
+        .testTarget(name: "RLHFTensorTests", dependencies: ["RLHFTensor", "_RLHFTestSupport"]),
+        .testTarget(name: "RLHFFormatsTests", dependencies: ["RLHFFormats", "_RLHFTestSupport"]),
+        .testTarget(name: "RLHFModelTests", dependencies: ["RLHFModel", "_RLHFTestSupport"]),
+        .testTarget(name: "RLHFTrainingTests", dependencies: ["RLHFTraining", "_RLHFTestSupport"]),
+        .testTarget(name: "ReferenceTests", dependencies: ["RLHFModel", "RLHFTraining", "_RLHFTestSupport"]),
+    ]
+)

@@ -1,0 +1,82 @@
+import RLHFTensor
+
+/// Everything the forward pass keeps for the backward pass, plus backward scratch, for one batch
+/// shape (llm.c's `ActivationTensors`). Per-layer tensors have `slots` copies: one per block when
+/// retained for backward, a single reused one for inference.
+///
+/// Shapes (N = B·T rows, W = (NH + 2·KVH)·HS, Y = NH·HS):
+/// residual [slots+1, N, C] · normed1, normed2, middle [slots, N, C] · rstd1, rstd2 [slots, N] ·
+/// qkv [slots, N, W] · probabilities [slots, B, NH, T, T] · attentionOutput [slots, N, Y] ·
+/// gateUp [slots, N, 2F] · activated [slots, N, F] · finalNormed [N, C] · finalRstd [N].
+final class ActivationStorage {
+    let batchSize: Int, sequenceLength: Int, slots: Int, retained: Bool
+    let rows: Int
+    let C: Int, W: Int, Y: Int, F: Int, NH: Int
+
+    let tokens: UnsafeMutablePointer<Int32>
+    let lengths: UnsafeMutablePointer<Int32>
+    let residual, normed1, rstd1, qkv, probabilities, attentionOutput: FloatBuffer
+    let middle, normed2, rstd2, gateUp, activated: FloatBuffer
+    let finalNormed, finalRstd: FloatBuffer
+
+    // Output head state from the last forward pass.
+    /// Rows (b·T + t) whose next-token log-prob was computed.
+    var headRows: [Int] = []
+    /// log Σ exp(logits) per head row.
+    var headLogSumExp: [Float] = []
+    /// Logits of all head rows when they fit the memory budget (then backward need not recompute).
+    var cachedLogits: FloatBuffer?
+    var forwardDone = false
+
+    // Backward scratch, allocated on first backward.
+    lazy var dResidual = FloatBuffer(count: rows * C)
+    lazy var dNormed = FloatBuffer(count: rows * C)
+    lazy var dQKV = FloatBuffer(count: rows * W)
+    lazy var dAttentionOutput = FloatBuffer(count: rows * Y)
+    lazy var dGateUp = FloatBuffer(count: rows * 2 * F)
+    lazy var dActivated = FloatBuffer(count: rows * F)
+
+    init(configuration c: LlamaConfiguration, batchSize B: Int, sequenceLength T: Int, retained: Bool) {
+        batchSize = B
+        sequenceLength = T
+        self.retained = retained
+        slots = retained ? c.blockCount : 1
+        rows = B * T
+        C = c.hiddenSize
+        W = c.queryWidth + 2 * c.keyValueWidth
+        Y = c.queryWidth
+        F = c.intermediateSize
+        NH = c.attentionHeadCount
+        tokens = .allocate(capacity: max(1, rows))
+        lengths = .allocate(capacity: max(1, B))
+        residual = FloatBuffer(count: (retained ? slots + 1 : 2) * rows * C)
+        normed1 = FloatBuffer(count: slots * rows * C)
+        rstd1 = FloatBuffer(count: slots * rows)
+        qkv = FloatBuffer(count: slots * rows * W)
+        probabilities = FloatBuffer(count: slots * B * NH * T * T)
+        attentionOutput = FloatBuffer(count: slots * rows * Y)
+        middle = FloatBuffer(count: slots * rows * C)
+        normed2 = FloatBuffer(count: slots * rows * C)
+        rstd2 = FloatBuffer(count: slots * rows)
+        gateUp = FloatBuffer(count: slots * rows * 2 * F)
+        activated = FloatBuffer(count: slots * rows * F)
+        finalNormed = FloatBuffer(count: rows * C)
+        finalRstd = FloatBuffer(count: rows)
+    }
+
+    deinit {
+        tokens.deallocate()
+        lengths.deallocate()
+    }
+
+    func fits(batchSize B: Int, sequenceLength T: Int, retained: Bool) -> Bool {
+        B == batchSize && T == sequenceLength && retained == self.retained
+    }
+
+    /// Input residual of block l (index l+1 holds its output).
+    func residual(_ l: Int) -> UnsafeMutablePointer<Float> {
+        residual.pointer + (retained ? l : l & 1) * rows * C
+    }
+
+    func slot(_ l: Int) -> Int { retained ? l : 0 }
+}

@@ -1,0 +1,51 @@
+import RLHFTensor
+
+/// The SwiGLU gate of the Llama MLP: a = silu(g) ⊙ u with silu(g) = g · σ(g).
+///
+/// Shapes: gu [N, 2F] (gate in columns 0..<F, up in F..<2F); a [N, F].
+public enum SwiGLU {
+    /// a = silu(g) ⊙ u.
+    public static func forward(
+        gateUp gu: UnsafePointer<Float>, output a: UnsafeMutablePointer<Float>, rows N: Int, width F: Int
+    ) {
+        nonisolated(unsafe) let gu = gu, a = a
+        Parallel.forEachChunk(count: N, minimumChunk: 8) { range in
+            for n in range {
+                let g = gu + n * 2 * F, u = g + F, out = a + n * F
+                var i = 0
+                while i + 8 <= F {
+                    let gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
+                    let uv = UnsafeRawPointer(u + i).loadUnaligned(as: SIMD8<Float>.self)
+                    let sigma = 1 / (1 + VectorMath.exp(-gv))
+                    UnsafeMutableRawPointer(out + i).storeBytes(of: gv * sigma * uv, as: SIMD8<Float>.self)
+                    i += 8
+                }
+                while i < F {
+                    let sigma = 1 / (1 + VectorMath.exp(-g[i]))
+                    out[i] = g[i] * sigma * u[i]
+                    i += 1
+                }
+            }
+        }
+    }
+
+    /// Writes dgu from da: dg = da · u · σ(g)(1 + g(1 − σ(g))), du = da · silu(g). Overwrites dgu.
+    public static func backward(
+        outputGradient da: UnsafePointer<Float>, gateUp gu: UnsafePointer<Float>,
+        gateUpGradient dgu: UnsafeMutablePointer<Float>, rows N: Int, width F: Int
+    ) {
+        nonisolated(unsafe) let gu = gu, da = da, dgu = dgu
+        Parallel.forEachChunk(count: N, minimumChunk: 8) { range in
+            for n in range {
+                let g = gu + n * 2 * F, u = g + F, d = da + n * F
+                let dg = dgu + n * 2 * F, du = dg + F
+                for i in 0..<F {
+                    let sigma = 1 / (1 + VectorMath.exp(-g[i]))
+                    let silu = g[i] * sigma
+                    dg[i] = d[i] * u[i] * sigma * (1 + g[i] * (1 - sigma))
+                    du[i] = d[i] * silu
+                }
+            }
+        }
+    }
+}

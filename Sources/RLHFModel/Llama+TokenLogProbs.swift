@@ -1,0 +1,151 @@
+import RLHFTensor
+
+/// The central RLHF primitive: per-token log-probabilities of given continuations under the model
+/// (teacher forcing), and their backward.
+///
+/// Logits are produced in row chunks: at most ``LlamaModel/logitsMemoryBudget`` bytes of
+/// [rows, V] logits exist at once. When every needed row fits, forward keeps them and backward
+/// reuses them; otherwise backward recomputes each chunk. Only rows that predict a real token are
+/// computed, and backward only touches rows whose log-prob has a non-zero gradient (prompt tokens
+/// and padding cost nothing).
+extension LlamaModel {
+    /// Rows b·T + t (t + 1 < length) whose logits predict a real next token.
+    private func predictingRows(_ s: ActivationStorage) -> [Int] {
+        var rows = [Int]()
+        rows.reserveCapacity(s.rows)
+        for b in 0..<s.batchSize {
+            let length = Int(s.lengths[b])
+            if length > 1 { rows.append(contentsOf: (b * s.sequenceLength)..<(b * s.sequenceLength + length - 1)) }
+        }
+        return rows
+    }
+
+    private var logitsChunkRows: Int {
+        max(1, logitsMemoryBudget / (configuration.vocabularySize * MemoryLayout<Float>.stride))
+    }
+
+    /// Copies rows `rows[i]` of a [*, C] matrix into consecutive rows of `destination`.
+    private func gather(
+        _ source: UnsafePointer<Float>, rows: ArraySlice<Int>, width C: Int, into destination: UnsafeMutablePointer<Float>
+    ) {
+        for (j, row) in rows.enumerated() { (destination + j * C).update(from: source + row * C, count: C) }
+    }
+
+    /// Computes log p(token[r+1] | ..r) for every predicting row; returns them laid out [B, T].
+    func headForward(_ s: ActivationStorage) -> [Float] {
+        let V = configuration.vocabularySize, C = configuration.hiddenSize
+        let rows = predictingRows(s)
+        s.headRows = rows
+        s.headLogSumExp = [Float](repeating: 0, count: rows.count)
+        var result = [Float](repeating: 0, count: s.rows)
+        guard !rows.isEmpty else { s.cachedLogits = nil; return result }
+        let chunk = min(rows.count, logitsChunkRows)
+        let cached = chunk == rows.count
+        let logits: FloatBuffer
+        if cached {
+            if let existing = s.cachedLogits, existing.count == rows.count * V { logits = existing } else {
+                s.cachedLogits = nil
+                logits = FloatBuffer(count: rows.count * V)
+            }
+            s.cachedLogits = logits
+        } else {
+            s.cachedLogits = nil
+            logits = FloatBuffer(count: chunk * V)
+        }
+        let inputs = FloatBuffer(count: chunk * C)
+        let head = parameters.pointer + layout.outputHead
+        nonisolated(unsafe) let tokens = s.tokens
+        result.withUnsafeMutableBufferPointer { resultBuffer in
+            s.headLogSumExp.withUnsafeMutableBufferPointer { lseBuffer in
+                rows.withUnsafeBufferPointer { rowBuffer in
+                    nonisolated(unsafe) let out = resultBuffer.baseAddress!, lse = lseBuffer.baseAddress!
+                    nonisolated(unsafe) let rowList = rowBuffer.baseAddress!
+                    for start in stride(from: 0, to: rows.count, by: chunk) {
+                        let n = min(chunk, rows.count - start)
+                        gather(s.finalNormed.pointer, rows: rows[start..<(start + n)], width: C, into: inputs.pointer)
+                        nonisolated(unsafe) let block = cached ? logits.pointer + start * V : logits.pointer
+                        linear(inputs.pointer, weight: head, into: block, rows: n, inFeatures: C, outFeatures: V)
+                        Parallel.forEachChunk(count: n, minimumChunk: 4) { range in
+                            for j in range {
+                                let row = rowList[start + j]
+                                let rowLogits = block + j * V
+                                let logSumExp = VectorMath.logSumExp(rowLogits, count: V)
+                                lse[start + j] = logSumExp
+                                out[row + 1] = rowLogits[Int(tokens[row + 1])] - logSumExp
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Accumulates ∂L/∂(final hidden) into `dHidden` [B·T, C] and, when the head trains, ∂L/∂W_head,
+    /// from g[b, t] = ∂L/∂ log p(token t). Since log p = logit[target] − logsumexp(logits),
+    /// ∂ log p/∂ logit_v = 1[v = target] − softmax_v, so dlogits = g · (onehot − softmax).
+    func headBackward(_ s: ActivationStorage, gradients g: UnsafePointer<Float>, hiddenGradient dHidden: UnsafeMutablePointer<Float>) {
+        let V = configuration.vocabularySize, C = configuration.hiddenSize
+        let allRows = s.headRows
+        // Indices into headRows whose gradient is non-zero.
+        let active = allRows.indices.filter { g[allRows[$0] + 1] != 0 }
+        guard !active.isEmpty else { return }
+        let cachedLogits = s.cachedLogits
+        let chunk = cachedLogits != nil ? active.count : min(active.count, logitsChunkRows)
+        let logits: FloatBuffer
+        if let cachedLogits {
+            // Compact the cached rows we need to the front (indices only move forward: in place is safe).
+            for (j, index) in active.enumerated() where j != index {
+                (cachedLogits.pointer + j * V).update(from: cachedLogits.pointer + index * V, count: V)
+            }
+            logits = cachedLogits
+        } else {
+            logits = FloatBuffer(count: chunk * V)
+        }
+        s.cachedLogits = nil  // consumed: overwritten with dlogits below
+        let inputs = FloatBuffer(count: chunk * C)
+        let inputGradients = FloatBuffer(count: chunk * C)
+        let head = parameters.pointer + layout.outputHead
+        let headEntry = configuration.tiedEmbeddings
+            ? layout.entries[0] : layout.entries.first { $0.role == .outputHead }!
+        let headGradient: UnsafeMutablePointer<Float>? = isTrainable(headEntry) ? gradients.pointer + layout.outputHead : nil
+        nonisolated(unsafe) let tokens = s.tokens, g = g
+        s.headLogSumExp.withUnsafeBufferPointer { lseBuffer in
+            active.withUnsafeBufferPointer { activeBuffer in
+                allRows.withUnsafeBufferPointer { rowBuffer in
+                    nonisolated(unsafe) let lse = lseBuffer.baseAddress!, activeList = activeBuffer.baseAddress!
+                    nonisolated(unsafe) let rowList = rowBuffer.baseAddress!
+                    for start in stride(from: 0, to: active.count, by: chunk) {
+                        let n = min(chunk, active.count - start)
+                        let rows = active[start..<(start + n)].map { allRows[$0] }
+                        gather(s.finalNormed.pointer, rows: rows[...], width: C, into: inputs.pointer)
+                        nonisolated(unsafe) let block = cachedLogits != nil ? logits.pointer + start * V : logits.pointer
+                        if cachedLogits == nil {
+                            linear(inputs.pointer, weight: head, into: block, rows: n, inFeatures: C, outFeatures: V)
+                        }
+                        Parallel.forEachChunk(count: n, minimumChunk: 4) { range in
+                            for j in range {
+                                let index = activeList[start + j]
+                                let row = rowList[index]
+                                let weight = g[row + 1]
+                                let d = block + j * V
+                                _ = VectorMath.expShifted(d, shift: lse[index], into: d, count: V)
+                                for v in 0..<V { d[v] *= -weight }
+                                d[Int(tokens[row + 1])] += weight
+                            }
+                        }
+                        linearInputGradient(outputGradient: block, weight: head, into: inputGradients.pointer,
+                                            rows: n, inFeatures: C, outFeatures: V, accumulate: false)
+                        for (j, row) in rows.enumerated() {
+                            VectorMath.addScaled(inputGradients.pointer + j * C, scale: 1, to: dHidden + row * C, count: C)
+                        }
+                        if let headGradient {
+                            linearWeightGradient(outputGradient: block, input: inputs.pointer, into: headGradient,
+                                                 rows: n, inFeatures: C, outFeatures: V)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import RLHFFormats
+import RLHFModel
+import RLHFTensor
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A training checkpoint: everything needed to continue a run bit for bit.
+///
+/// On disk, a directory:
+///
+///     config.json             Hugging Face model configuration
+///     model.safetensors       weights under Hugging Face names (the directory loads as a HF model)
+///     optimizer.safetensors   AdamW moments: exp_avg.<name>, exp_avg_sq.<name>
+///     trainer_state.json      step, RNG state, optimizer and schedule settings, data position
+///
+/// Saving writes a complete sibling directory first and then swaps it in with renames, so a run
+/// killed at any moment leaves either the previous checkpoint or the new one, never a torn one.
+/// Floats are stored in binary and the RNG state as integers: resuming is exact.
+public enum Checkpoint {
+    /// Bumped when the layout of a checkpoint changes.
+    public static let formatVersion = 1
+
+    /// The non-tensor part of a checkpoint.
+    public struct TrainerState: Codable, Sendable, Equatable {
+        /// Checkpoint format version (``Checkpoint/formatVersion`` when written).
+        public var formatVersion: Int = Checkpoint.formatVersion
+        /// Completed optimizer steps.
+        public var step: Int
+        /// The trainer's random generator, exactly.
+        public var generator: SeededGenerator
+        /// Optimizer hyper-parameters.
+        public var optimizer: AdamW.Configuration
+        /// Learning-rate schedule.
+        public var schedule: LearningRateSchedule
+        /// Which parameters train.
+        public var trainable: TrainableParameters
+        /// Free-form trainer fields (e.g. the data cursor), as strings.
+        public var extra: [String: String]
+
+        public init(
+            step: Int, generator: SeededGenerator, optimizer: AdamW.Configuration, schedule: LearningRateSchedule,
+            trainable: TrainableParameters, extra: [String: String] = [:]
+        ) {
+            self.step = step
+            self.generator = generator
+            self.optimizer = optimizer
+            self.schedule = schedule
+            self.trainable = trainable
+            self.extra = extra
+        }
+    }
+
+    /// Errors reading a checkpoint.
+    public enum CheckpointError: Error, CustomStringConvertible, Equatable {
+        case notFound(path: String)
+        case unsupportedVersion(path: String, version: Int)
+        case stepMismatch(path: String, state: Int, optimizer: Int)
+
+        public var description: String {
+            switch self {
+            case let .notFound(path): return "no checkpoint at \(path) (expected trainer_state.json, model.safetensors, optimizer.safetensors)"
+            case let .unsupportedVersion(path, version): return "\(path): checkpoint format \(version) is not supported (this build reads \(Checkpoint.formatVersion))"
+            case let .stepMismatch(path, state, optimizer): return "\(path): trainer_state.json says step \(state) but optimizer.safetensors says \(optimizer)"
+            }
+        }
+    }
+
+    /// Writes a checkpoint of `model`, `optimizer` and `state` to `directory`, atomically.
+    public static func save(model: LlamaModel, optimizer: AdamW, state: TrainerState, to directory: String) throws {
+        let fileManager = FileManager.default
+        let parent = URL(fileURLWithPath: directory).deletingLastPathComponent().path
+        try fileManager.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        let staging = directory + ".partial"
+        let previous = directory + ".previous"
+        try? fileManager.removeItem(atPath: staging)
+        try fileManager.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        try model.save(directory: staging)
+        var writer = SafetensorsWriter(metadata: ["step": String(optimizer.step)])
+        for entry in model.layout.entries {
+            try writer.add(name: "exp_avg." + entry.name, shape: entry.shape,
+                           floats: UnsafeBufferPointer(start: optimizer.firstMoment.pointer + entry.offset, count: entry.count))
+            try writer.add(name: "exp_avg_sq." + entry.name, shape: entry.shape,
+                           floats: UnsafeBufferPointer(start: optimizer.secondMoment.pointer + entry.offset, count: entry.count))
+        }
+        try writer.write(to: staging + "/optimizer.safetensors")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(encoder.encode(state), to: staging + "/trainer_state.json")
+        // Swap: directory → previous, staging → directory, drop previous.
+        try? fileManager.removeItem(atPath: previous)
+        if fileManager.fileExists(atPath: directory) { try fileManager.moveItem(atPath: directory, toPath: previous) }
+        try fileManager.moveItem(atPath: staging, toPath: directory)
+        try? fileManager.removeItem(atPath: previous)
+    }
+
+    /// The directory to resume from: `directory`, or its `.previous` sibling when a save was
+    /// interrupted between its two renames.
+    public static func resolve(_ directory: String) -> String? {
+        let fileManager = FileManager.default
+        for candidate in [directory, directory + ".previous"]
+        where fileManager.fileExists(atPath: candidate + "/trainer_state.json") {
+            return candidate
+        }
+        return nil
+    }
+
+    /// Loads a checkpoint: the model (with its scalar head when the file has one), the optimizer
+    /// with its moments and step, and the trainer state.
+    public static func load(
+        from directory: String, multiplier: any MatrixMultiplier = MatrixMultiply.best
+    ) throws -> (model: LlamaModel, optimizer: AdamW, state: TrainerState) {
+        guard let path = resolve(directory) else { throw CheckpointError.notFound(path: directory) }
+        let state = try JSONDecoder().decode(
+            TrainerState.self, from: Data(contentsOf: URL(fileURLWithPath: path + "/trainer_state.json")))
+        guard state.formatVersion == formatVersion else {
+            throw CheckpointError.unsupportedVersion(path: path, version: state.formatVersion)
+        }
+        let configuration = try LlamaConfiguration.load(fromJSONFile: path + "/config.json")
+        let weights = try SafetensorsFile(path: path + "/model.safetensors")
+        let model = try LlamaModel(
+            configuration: configuration, safetensors: [weights], scalarHead: weights.info("score.weight") != nil,
+            multiplier: multiplier)
+        model.trainable = state.trainable
+        let optimizer = AdamW(model: model, configuration: state.optimizer)
+        let moments = try SafetensorsFile(path: path + "/optimizer.safetensors")
+        try model.readSafetensors(moments, into: optimizer.firstMoment, prefix: "exp_avg.")
+        try model.readSafetensors(moments, into: optimizer.secondMoment, prefix: "exp_avg_sq.")
+        let optimizerStep = Int(moments.metadata["step"] ?? "") ?? -1
+        guard optimizerStep == state.step else {
+            throw CheckpointError.stepMismatch(path: path, state: state.step, optimizer: optimizerStep)
+        }
+        optimizer.step = optimizerStep
+        return (model, optimizer, state)
+    }
+}

@@ -1,0 +1,69 @@
+/// What a trainer reports after each event; the caller decides what to print or log.
+public enum TrainingProgress: CustomStringConvertible, Sendable {
+    /// One optimizer step finished.
+    case step(StepMetrics)
+    /// A held-out evaluation finished.
+    case evaluation(step: Int, loss: Double)
+    /// A checkpoint was written.
+    case checkpoint(step: Int, path: String)
+
+    public var description: String {
+        switch self {
+        case let .step(m):
+            return "step \(m.step)/\(m.totalSteps) loss \(format(m.loss)) lr \(format(Double(m.learningRate), digits: 6)) grad-norm \(format(Double(m.gradientNorm))) \(Int(m.tokensPerSecond)) tok/s"
+        case let .evaluation(step, loss):
+            return "eval at step \(step): loss \(format(loss))"
+        case let .checkpoint(step, path):
+            return "checkpoint at step \(step): \(path)"
+        }
+    }
+}
+
+/// Metrics of one optimizer step.
+public struct StepMetrics: Sendable, Codable {
+    /// 1-based index of the step just taken.
+    public var step: Int
+    public var totalSteps: Int
+    /// Training loss before the update.
+    public var loss: Double
+    /// Learning rate used for the update.
+    public var learningRate: Float
+    /// Global gradient norm before clipping.
+    public var gradientNorm: Float
+    /// Tokens processed per second in this step.
+    public var tokensPerSecond: Double
+    /// Seconds since training started.
+    public var elapsedSeconds: Double
+}
+
+/// A progress callback's answer.
+public enum TrainingDecision: Sendable {
+    case more
+    case stop
+}
+
+/// Errors that stop training without losing state.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    /// The loss or the gradient norm was NaN or infinite; the update was not applied.
+    case nonFinite(step: Int, loss: Double, gradientNorm: Float)
+    /// The data has fewer tokens than one training window.
+    case notEnoughData(tokens: Int, needed: Int)
+
+    public var description: String {
+        switch self {
+        case let .nonFinite(step, loss, norm):
+            return "step \(step): non-finite loss (\(loss)) or gradient norm (\(norm)); the update was skipped and the last checkpoint is intact — lower the learning rate or check the data"
+        case let .notEnoughData(tokens, needed):
+            return "the data has \(tokens) tokens, fewer than one window of \(needed)"
+        }
+    }
+}
+
+func format(_ value: Double, digits: Int = 4) -> String {
+    guard value.isFinite else { return "\(value)" }
+    var text = String(value)
+    if let dot = text.firstIndex(of: "."), text.distance(from: dot, to: text.endIndex) > digits + 1, !text.contains("e") {
+        text = String(text[..<text.index(dot, offsetBy: digits + 1)])
+    }
+    return text
+}

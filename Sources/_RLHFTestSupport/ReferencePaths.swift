@@ -1,0 +1,25 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Locations of the shared reference data (`../shared/reference` next to the package root).
+public enum ReferencePaths {
+    /// The package root, found from this file's path.
+    public static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// `../shared/reference`, or `RLHF_REFERENCE_DIR` when set.
+    public static let reference: String = {
+        if let override = ProcessInfo.processInfo.environment["RLHF_REFERENCE_DIR"] { return override }
+        return URL(fileURLWithPath: packageRoot).deletingLastPathComponent()
+            .appendingPathComponent("shared/reference").path
+    }()
+
+    /// `../shared/reference/tiny-llama`.
+    public static var tinyLlama: String { reference + "/tiny-llama" }
+}

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import RLHF
+
+/// `rlhf bench`: throughput of the engine on SmolLM2-135M shapes with random weights.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure GEMM GFLOP/s and forward / training tokens/s on SmolLM2-135M shapes.",
+        discussion: """
+            Random weights with the SmolLM2-135M architecture (vocabulary 49152, hidden 576, FFN 1536, \
+            30 blocks, 9 query / 3 KV heads, tied output). A training step is forward + backward + \
+            AdamW on next-token loss. GFLOP/s use the 6·N·tokens (training) and 2·N·tokens (forward) \
+            convention, N = all parameters, so the figures compare directly with \
+            shared/bench/torch_bench.py. Compare ratios from one run: this machine is shared and noisy.
+            """)
+
+    @Option(help: "Batch size B.") var batchSize: Int = 4
+    @Option(help: "Sequence length T.") var sequenceLength: Int = 128
+    @Option(help: "Timed repetitions (the best is reported).") var repeats: Int = 3
+    @Flag(help: "Skip the (slow) portable-kernel GEMM figures.") var skipPortable = false
+    @Flag(help: "Skip the model benchmarks (GEMM only).") var gemmOnly = false
+
+    func run() throws {
+        print("threads: \(Parallel.threadCount)   BLAS: \(BLASMatrixMultiplier.shared.map { "\($0.name) (\($0.libraryPath))" } ?? "not found — portable kernel only")")
+        print("")
+        gemmTable()
+        if !gemmOnly { try modelTable() }
+    }
+
+    func gemmTable() {
+        var backends: [any MatrixMultiplier] = []
+        if let blas = BLASMatrixMultiplier.shared { backends.append(blas) }
+        if !skipPortable || backends.isEmpty { backends.append(PortableMatrixMultiplier()) }
+        let rows = batchSize * sequenceLength
+        let shapes: [(String, Int, Int, Int, Bool, Bool)] = [
+            ("qkv fwd     x·Wᵀ", rows, 960, 576, false, true),
+            ("mlp up fwd  x·Wᵀ", rows, 3072, 576, false, true),
+            ("mlp down bwd dy·W", rows, 1536, 576, false, false),
+            ("weight grad dyᵀ·x", 1536, 576, rows, true, false),
+            ("lm head fwd x·Eᵀ", rows, 49152, 576, false, true),
+            ("decode b16  x·Wᵀ", 16, 3072, 576, false, true),
+        ]
+        print("GEMM GFLOP/s (M×N×K)")
+        var header = "  shape                               "
+        for backend in backends { header += pad(backend.name, 12) }
+        print(header)
+        for (label, m, n, k, ta, tb) in shapes {
+            var line = "  " + pad("\(label) \(m)×\(n)×\(k)", 36)
+            for backend in backends {
+                let seconds = backend is PortableMatrixMultiplier ? 0.3 : 0.5
+                let rate = GEMMBenchmark.gigaflops(of: backend, m: m, n: n, k: k, transposeA: ta, transposeB: tb, minimumSeconds: seconds)
+                line += pad(String(format: "%.1f", rate), 12)
+            }
+            print(line)
+        }
+        print("")
+    }
+
+    func modelTable() throws {
+        let configuration = LlamaConfiguration.smolLM2_135M
+        let model = LlamaModel(configuration: configuration, seed: 0)
+        let N = Double(model.parameterCount)
+        let B = batchSize, T = sequenceLength
+        var generator = SeededGenerator(seed: 1)
+        let tokens = (0..<(B * T)).map { _ in Int32(generator.next() % UInt64(configuration.vocabularySize)) }
+        let batch = TokenBatch(tokens: tokens, lengths: [Int32](repeating: Int32(T), count: B), sequenceLength: T)
+        let optimizer = AdamW(model: model, configuration: .init(learningRate: 1e-5))
+        let clock = ContinuousClock()
+        print("SmolLM2-135M shapes, random weights, \(Int(N)) parameters, B=\(B) T=\(T), GEMM: \(model.multiplier.name)")
+
+        func time(_ body: () throws -> Void) rethrows -> Double {
+            try body()  // warm-up (allocates activations)
+            var best = Double.infinity
+            for _ in 0..<repeats {
+                let start = clock.now
+                try body()
+                best = min(best, (clock.now - start).seconds)
+            }
+            return best
+        }
+        let forward = try time { _ = try model.forward(batch) }
+        let training = try time {
+            model.zeroGradients()
+            let output = try model.forward(batch, retainForBackward: true)
+            let (_, gradient) = LanguageModelingLoss.mean(logProbs: output.tokenLogProbs, batch: batch)
+            try model.backward(tokenLogProbGradients: gradient)
+            optimizer.update(model)
+        }
+        let tokenCount = Double(B * T)
+        print("  " + pad("work", 36) + pad("seconds", 10) + pad("tokens/s", 12) + "GFLOP/s")
+        print("  " + pad("forward (log-probs)", 36) + pad(String(format: "%.3f", forward), 10)
+              + pad(String(format: "%.1f", tokenCount / forward), 12) + String(format: "%.1f", 2 * N * tokenCount / forward / 1e9))
+        print("  " + pad("train step (fwd+bwd+AdamW)", 36) + pad(String(format: "%.3f", training), 10)
+              + pad(String(format: "%.1f", tokenCount / training), 12) + String(format: "%.1f", 6 * N * tokenCount / training / 1e9))
+    }
+
+    func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+}

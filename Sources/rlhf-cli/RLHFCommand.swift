@@ -1,0 +1,10 @@
+import ArgumentParser
+import RLHF
+
+@main
+struct RLHFCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rlhf",
+        abstract: "Align language models with human or AI preferences: SFT, reward models, P3O, PPO, DPO.",
+        subcommands: [SFTCommand.self, BenchCommand.self])
+}
