@@ -9,7 +9,7 @@ extension LlamaModel {
     ///   - valueGradients: [B, T] ∂L/∂ value, aligned with ``LlamaOutput/values``.
     /// Entries at positions without an output are ignored. Each forward pass supports one backward.
     public func backward(tokenLogProbGradients: [Float]? = nil, valueGradients: [Float]? = nil) throws {
-        guard let s = storage, s.retained, s.forwardDone else { throw LlamaError.backwardWithoutForward }
+        guard let s = trainingStorage, s.forwardDone else { throw LlamaError.backwardWithoutForward }
         if let g = tokenLogProbGradients, g.count != s.rows {
             throw LlamaError.gradientCountMismatch(what: "tokenLogProbGradients", expected: s.rows, actual: g.count)
         }

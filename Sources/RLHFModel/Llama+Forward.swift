@@ -49,13 +49,15 @@ extension LlamaModel {
     func runTrunk(_ batch: TokenBatch, retained: Bool) -> ActivationStorage {
         let c = configuration
         let B = batch.batchSize, T = batch.sequenceLength
+        let existing = retained ? trainingStorage : inferenceStorage
         let s: ActivationStorage
-        if let existing = storage, existing.fits(batchSize: B, sequenceLength: T, retained: retained) {
+        if let existing, existing.fits(batchSize: B, sequenceLength: T, retained: retained) {
             s = existing
         } else {
-            storage = nil  // release the old activations before allocating new ones
+            // Release the old activations before allocating new ones.
+            if retained { trainingStorage = nil } else { inferenceStorage = nil }
             s = ActivationStorage(configuration: c, batchSize: B, sequenceLength: T, retained: retained)
-            storage = s
+            if retained { trainingStorage = s } else { inferenceStorage = s }
         }
         s.forwardDone = false
         batch.tokens.withUnsafeBufferPointer { s.tokens.update(from: $0.baseAddress!, count: s.rows) }

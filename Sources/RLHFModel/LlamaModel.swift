@@ -64,7 +64,11 @@ public final class LlamaModel: @unchecked Sendable {
     public var hasScalarHead: Bool { layout.scalarHead != nil }
 
     let rotary: RotaryEmbedding
-    var storage: ActivationStorage?
+    /// Activations of the last forward pass that was retained for backward.
+    var trainingStorage: ActivationStorage?
+    /// Scratch of inference-only forward passes (one block's worth, reused), kept apart so that
+    /// evaluating between a forward and its backward neither reallocates nor invalidates anything.
+    var inferenceStorage: ActivationStorage?
 
     /// A model with parameters from `parameters` (laid out by `ParameterLayout(configuration:scalarHead:)`).
     public init(

@@ -8,11 +8,19 @@ public enum VectorMath {
     @usableFromInline static let ln2Low: Float = -2.12194440e-4
 
     /// e^x lane-wise.
+    ///
+    /// Written with mask blends and bit casts only: the generic SIMD `rounded`, `clamped` and
+    /// float→int conversions do not vectorise and cost more than the polynomial.
     @inlinable @inline(__always)
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let clamped = x.clamped(lowerBound: SIMD8(repeating: -87.33654), upperBound: SIMD8(repeating: 88.37626))
-        let n = (clamped * log2e).rounded(.toNearestOrEven)
-        var r = clamped - n * ln2High
+        var v = x
+        v.replace(with: 88.37626, where: v .> 88.37626)
+        v.replace(with: -87.33654, where: v .< -87.33654)
+        // Round x·log2(e) to the nearest integer n by adding and subtracting 1.5·2²³.
+        let magic = SIMD8<Float>(repeating: 12_582_912)
+        let shifted = v * log2e + magic
+        let n = shifted - magic
+        var r = v - n * ln2High
         r = r - n * ln2Low
         var p = SIMD8<Float>(repeating: 1.9875691500e-4)
         p = p * r + 1.3981999507e-3
@@ -22,8 +30,9 @@ public enum VectorMath {
         p = p * r + 5.0000001201e-1
         let r2 = r * r
         p = p * r2 + r + 1
-        let exponentBits = (SIMD8<Int32>(truncatingIfNeeded: SIMD8<Int32>(n)) &+ 127) &<< 23
-        let scale = unsafeBitCast(exponentBits, to: SIMD8<Float>.self)
+        // The low mantissa bits of `shifted` hold n; build 2ⁿ from them.
+        let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let scale = unsafeBitCast((integer &+ 127) &<< 23, to: SIMD8<Float>.self)
         var result = p * scale
         // exp of very negative inputs underflows to exactly zero.
         result.replace(with: 0, where: x .< -87.33654)
@@ -88,10 +97,12 @@ public enum VectorMath {
         var i = 0
         let rx = UnsafeRawPointer(x)
         while i + 8 <= count {
-            best = pointwiseMax(best, rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+            let value = rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            best.replace(with: value, where: value .> best)
             i += 8
         }
-        var result = best.max()
+        var result = best[0]
+        for lane in 1..<8 { result = Swift.max(result, best[lane]) }
         while i < count {
             result = Swift.max(result, x[i])
             i += 1

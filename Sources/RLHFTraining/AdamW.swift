@@ -83,16 +83,41 @@ public final class AdamW: @unchecked Sendable {
             nonisolated(unsafe) let p = P + entry.offset, g = G + entry.offset
             nonisolated(unsafe) let m = M + entry.offset, v = V + entry.offset
             Parallel.forEachChunk(count: entry.count, minimumChunk: 1 << 16) { range in
-                for i in range {
-                    let gi = g[i]
-                    let mi = c.beta1 * m[i] + (1 - c.beta1) * gi
-                    let vi = c.beta2 * v[i] + (1 - c.beta2) * gi * gi
-                    m[i] = mi
-                    v[i] = vi
-                    let denominator = vi.squareRoot() / correction2Root + c.epsilon
-                    p[i] = p[i] * shrink - stepSize * mi / denominator
-                }
+                Self.updateRange(
+                    range, parameters: p, gradients: g, firstMoment: m, secondMoment: v, configuration: c,
+                    shrink: shrink, stepSize: stepSize, correction2Root: correction2Root)
             }
+        }
+    }
+
+    /// The element-wise AdamW update over `range`, eight lanes at a time.
+    @inline(__always)
+    static func updateRange(
+        _ range: Range<Int>, parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafeMutablePointer<Float>,
+        firstMoment m: UnsafeMutablePointer<Float>, secondMoment v: UnsafeMutablePointer<Float>,
+        configuration c: Configuration, shrink: Float, stepSize: Float, correction2Root: Float
+    ) {
+        var i = range.lowerBound
+        let b1 = c.beta1, b2 = c.beta2, epsilon = c.epsilon
+        while i + 8 <= range.upperBound {
+            let gi = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
+            let mi = b1 * UnsafeRawPointer(m + i).loadUnaligned(as: SIMD8<Float>.self) + (1 - b1) * gi
+            let vi = b2 * UnsafeRawPointer(v + i).loadUnaligned(as: SIMD8<Float>.self) + (1 - b2) * gi * gi
+            UnsafeMutableRawPointer(m + i).storeBytes(of: mi, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(v + i).storeBytes(of: vi, as: SIMD8<Float>.self)
+            let denominator = vi.squareRoot() / correction2Root + epsilon
+            let pi = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self) * shrink - stepSize * mi / denominator
+            UnsafeMutableRawPointer(p + i).storeBytes(of: pi, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < range.upperBound {
+            let gi = g[i]
+            let mi = b1 * m[i] + (1 - b1) * gi
+            let vi = b2 * v[i] + (1 - b2) * gi * gi
+            m[i] = mi
+            v[i] = vi
+            p[i] = p[i] * shrink - stepSize * mi / (vi.squareRoot() / correction2Root + epsilon)
+            i += 1
         }
     }
 

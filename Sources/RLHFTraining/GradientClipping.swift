@@ -1,4 +1,5 @@
 import RLHFModel
+import RLHFTensor
 
 /// Global-norm gradient clipping over the trainable parameters (`torch.nn.utils.clip_grad_norm_`).
 public enum GradientClipping {
@@ -7,17 +8,12 @@ public enum GradientClipping {
         var total = 0.0
         let G = model.gradients.pointer
         for entry in model.layout.entries where model.isTrainable(entry) {
-            var partial: Float = 0
-            var chunkSum = 0.0
             let g = G + entry.offset
-            for i in 0..<entry.count {
-                partial += g[i] * g[i]
-                if i & 4095 == 4095 {
-                    chunkSum += Double(partial)
-                    partial = 0
-                }
+            // Float SIMD dot products over 4096-element chunks, summed in Double.
+            for start in stride(from: 0, to: entry.count, by: 4096) {
+                let n = min(4096, entry.count - start)
+                total += Double(VectorMath.dot(g + start, g + start, count: n))
             }
-            total += chunkSum + Double(partial)
         }
         return Float(total.squareRoot())
     }

@@ -39,11 +39,22 @@ public enum SwiGLU {
             for n in range {
                 let g = gu + n * 2 * F, u = g + F, d = da + n * F
                 let dg = dgu + n * 2 * F, du = dg + F
-                for i in 0..<F {
+                var i = 0
+                while i + 8 <= F {
+                    let gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self)
+                    let uv = UnsafeRawPointer(u + i).loadUnaligned(as: SIMD8<Float>.self)
+                    let dv = UnsafeRawPointer(d + i).loadUnaligned(as: SIMD8<Float>.self)
+                    let sigma = 1 / (1 + VectorMath.exp(-gv))
+                    let dgv = dv * uv * sigma * (1 + gv * (1 - sigma))
+                    UnsafeMutableRawPointer(dg + i).storeBytes(of: dgv, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(du + i).storeBytes(of: dv * gv * sigma, as: SIMD8<Float>.self)
+                    i += 8
+                }
+                while i < F {
                     let sigma = 1 / (1 + VectorMath.exp(-g[i]))
-                    let silu = g[i] * sigma
                     dg[i] = d[i] * u[i] * sigma * (1 + g[i] * (1 - sigma))
-                    du[i] = d[i] * silu
+                    du[i] = d[i] * g[i] * sigma
+                    i += 1
                 }
             }
         }
