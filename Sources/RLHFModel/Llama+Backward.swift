@@ -46,7 +46,7 @@ extension LlamaModel {
         }
         if embeddingTrains {
             Embedding.backward(tokens: s.tokens, outputGradient: dResidual, tableGradient: G + layout.tokenEmbedding,
-                               rows: N, width: C)
+                               rows: N, width: C, skippedToken: c.paddingTokenId)
         }
     }
 

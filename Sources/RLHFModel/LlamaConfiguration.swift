@@ -40,6 +40,10 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
     public var beginningOfSequenceTokenId: Int?
     /// End-of-sequence token id, when the model has one.
     public var endOfSequenceTokenId: Int?
+    /// Padding token id (HF `pad_token_id`). As with PyTorch's `nn.Embedding(padding_idx:)` in
+    /// Hugging Face's Llama, this embedding row receives no gradient from the input lookup (it still
+    /// does through a tied output head).
+    public var paddingTokenId: Int?
 
     /// Creates a configuration; `headDimension` and `rotaryDimensionCount` default from the others.
     public init(
@@ -47,7 +51,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         attentionHeadCount: Int, keyValueHeadCount: Int, headDimension: Int? = nil,
         ropeTheta: Double = 10_000, rotaryDimensionCount: Int? = nil, rmsNormEpsilon: Float = 1e-5,
         tiedEmbeddings: Bool = true, maximumSequenceLength: Int = 2048,
-        beginningOfSequenceTokenId: Int? = nil, endOfSequenceTokenId: Int? = nil
+        beginningOfSequenceTokenId: Int? = nil, endOfSequenceTokenId: Int? = nil, paddingTokenId: Int? = nil
     ) {
         self.vocabularySize = vocabularySize
         self.hiddenSize = hiddenSize
@@ -64,6 +68,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         self.maximumSequenceLength = maximumSequenceLength
         self.beginningOfSequenceTokenId = beginningOfSequenceTokenId
         self.endOfSequenceTokenId = endOfSequenceTokenId
+        self.paddingTokenId = paddingTokenId
     }
 
     /// SmolLM2-135M: V 49152, C 576, F 1536, 30 blocks, 9 query / 3 KV heads, θ 100000, tied.
@@ -71,7 +76,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         vocabularySize: 49152, hiddenSize: 576, intermediateSize: 1536, blockCount: 30,
         attentionHeadCount: 9, keyValueHeadCount: 3, ropeTheta: 100_000, rmsNormEpsilon: 1e-5,
         tiedEmbeddings: true, maximumSequenceLength: 8192,
-        beginningOfSequenceTokenId: 1, endOfSequenceTokenId: 2)
+        beginningOfSequenceTokenId: 1, endOfSequenceTokenId: 2, paddingTokenId: 2)
 
     /// Width of the query projection output, NH·HS.
     public var queryWidth: Int { attentionHeadCount * headDimension }
@@ -128,6 +133,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         case maximumSequenceLength = "max_position_embeddings"
         case beginningOfSequenceTokenId = "bos_token_id"
         case endOfSequenceTokenId = "eos_token_id"
+        case paddingTokenId = "pad_token_id"
         case modelType = "model_type"
         case architectures
     }
@@ -177,7 +183,8 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
             tiedEmbeddings: try container.decodeIfPresent(Bool.self, forKey: .tiedEmbeddings) ?? true,
             maximumSequenceLength: try container.decodeIfPresent(Int.self, forKey: .maximumSequenceLength) ?? 2048,
             beginningOfSequenceTokenId: try? container.decodeIfPresent(Int.self, forKey: .beginningOfSequenceTokenId),
-            endOfSequenceTokenId: eos)
+            endOfSequenceTokenId: eos,
+            paddingTokenId: try? container.decodeIfPresent(Int.self, forKey: .paddingTokenId))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -200,6 +207,7 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         try container.encode(maximumSequenceLength, forKey: .maximumSequenceLength)
         try container.encodeIfPresent(beginningOfSequenceTokenId, forKey: .beginningOfSequenceTokenId)
         try container.encodeIfPresent(endOfSequenceTokenId, forKey: .endOfSequenceTokenId)
+        try container.encodeIfPresent(paddingTokenId, forKey: .paddingTokenId)
     }
 
     /// Reads a Hugging Face `config.json`.

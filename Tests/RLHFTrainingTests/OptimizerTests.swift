@@ -101,9 +101,12 @@ struct OptimizerTests {
         let logProbs: [Float] = [0, -1, -2, 0, -4, 0]
         let plain = LanguageModelingLoss.mean(logProbs: logProbs, batch: batch)
         #expect(abs(plain.loss - 7.0 / 3) < 1e-9)
-        #expect(plain.gradient == [0, -1 / 3, -1 / 3, 0, -1 / 3, 0])
+        let third: Float = -1.0 / 3
+        let expectedPlain: [Float] = [0, third, third, 0, third, 0]
+        #expect(plain.gradient == expectedPlain)
         let masked = LanguageModelingLoss.mean(logProbs: logProbs, batch: batch, weights: [0, 0, 1, 0, 1, 1])
         #expect(abs(masked.loss - 3) < 1e-9)
-        #expect(masked.gradient == [0, 0, -0.5, 0, -0.5, 0])
+        let expectedMasked: [Float] = [0, 0, -0.5, 0, -0.5, 0]
+        #expect(masked.gradient == expectedMasked)
     }
 }

@@ -10,12 +10,13 @@ public enum Embedding {
         }
     }
 
-    /// dtable[tokens[n]] += dout[n] (sequential: repeated tokens accumulate).
+    /// dtable[tokens[n]] += dout[n] (sequential: repeated tokens accumulate). Rows whose token is
+    /// `skippedToken` (the padding id, as PyTorch's `padding_idx`) get no gradient.
     public static func backward(
         tokens: UnsafePointer<Int32>, outputGradient dout: UnsafePointer<Float>,
-        tableGradient dtable: UnsafeMutablePointer<Float>, rows N: Int, width C: Int
+        tableGradient dtable: UnsafeMutablePointer<Float>, rows N: Int, width C: Int, skippedToken: Int? = nil
     ) {
-        for n in 0..<N {
+        for n in 0..<N where Int(tokens[n]) != skippedToken {
             let row = dtable + Int(tokens[n]) * C, d = dout + n * C
             for i in 0..<C { row[i] += d[i] }
         }

@@ -1,0 +1,77 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// GEMM through the system BLAS (`cblas_sgemm`), loaded at run time with `dlopen`.
+///
+/// Nothing links against BLAS, so `swift build` works without it; ``shared`` is nil when no
+/// library loads (or `RLHF_BLAS=off`), and ``MatrixMultiply/best`` then falls back to
+/// ``PortableMatrixMultiplier``. Tried in order: `libopenblas.so.0`, `libopenblas.so`,
+/// `libblas.so.3`, `libcblas.so.3` on Linux; Accelerate on macOS.
+public final class BLASMatrixMultiplier: MatrixMultiplier, @unchecked Sendable {
+    private typealias SGEMM = @convention(c) (
+        Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+        UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32
+    ) -> Void
+    private typealias SetThreads = @convention(c) (Int32) -> Void
+
+    private static let rowMajor: Int32 = 101, noTranspose: Int32 = 111, transpose: Int32 = 112
+
+    private let sgemm: SGEMM
+    /// Which library: "openblas", "accelerate" or "blas".
+    public let name: String
+    /// The path that was loaded.
+    public let libraryPath: String
+
+    private init(sgemm: SGEMM, name: String, libraryPath: String) {
+        self.sgemm = sgemm
+        self.name = name
+        self.libraryPath = libraryPath
+    }
+
+    /// The loaded system BLAS, or nil.
+    public static let shared: BLASMatrixMultiplier? = {
+        if let setting = getenv("RLHF_BLAS"), String(cString: setting).lowercased() == "off" { return nil }
+        #if canImport(Darwin)
+        let candidates = [("/System/Library/Frameworks/Accelerate.framework/Accelerate", "accelerate")]
+        #else
+        let candidates = [
+            ("libopenblas.so.0", "openblas"), ("libopenblas.so", "openblas"), ("libblas.so.3", "blas"),
+            ("libcblas.so.3", "blas"),
+        ]
+        #endif
+        for (path, name) in candidates {
+            guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else { continue }
+            guard let symbol = dlsym(handle, "cblas_sgemm") else {
+                dlclose(handle)
+                continue
+            }
+            if let setThreads = dlsym(handle, "openblas_set_num_threads") {
+                unsafeBitCast(setThreads, to: SetThreads.self)(Int32(Parallel.threadCount))
+            }
+            return BLASMatrixMultiplier(sgemm: unsafeBitCast(symbol, to: SGEMM.self), name: name, libraryPath: path)
+        }
+        return nil
+    }()
+
+    public func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        guard m > 0, n > 0 else { return }
+        if k == 0 {
+            // C = beta·C; BLAS would accept this too, but leading dimensions of empty A/B are moot.
+            for i in 0..<m {
+                let row = c + i * ldc
+                for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] }
+            }
+            return
+        }
+        sgemm(
+            Self.rowMajor, transposeA ? Self.transpose : Self.noTranspose, transposeB ? Self.transpose : Self.noTranspose,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
