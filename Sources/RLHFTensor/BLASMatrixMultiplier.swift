@@ -34,6 +34,10 @@ public final class BLASMatrixMultiplier: MatrixMultiplier, @unchecked Sendable {
     /// The loaded system BLAS, or nil.
     public static let shared: BLASMatrixMultiplier? = {
         if let setting = getenv("RLHF_BLAS"), String(cString: setting).lowercased() == "off" { return nil }
+        // OpenBLAS workers otherwise spin for ~2^28 cycles after each call, stealing the cores our own
+        // kernels (attention, norms, softmax) run on between GEMMs. 2^4 cycles: sleep at once.
+        // Read when the library initialises, so it must be set before dlopen; a user's value wins.
+        setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0)
         #if canImport(Darwin)
         let candidates = [("/System/Library/Frameworks/Accelerate.framework/Accelerate", "accelerate")]
         #else
