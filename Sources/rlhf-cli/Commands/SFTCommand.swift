@@ -146,6 +146,8 @@ final class MetricsWriter {
     let handle: FileHandle
 
     init(path: String) throws {
+        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: path) {
             FileManager.default.createFile(atPath: path, contents: nil)
         }
