@@ -41,5 +41,7 @@ let package = Package(
         .testTarget(name: "RLHFModelTests", dependencies: ["RLHFModel", "_RLHFTestSupport"]),
         .testTarget(name: "RLHFTrainingTests", dependencies: ["RLHFTraining", "_RLHFTestSupport"]),
         .testTarget(name: "ReferenceTests", dependencies: ["RLHFModel", "RLHFTraining", "_RLHFTestSupport"]),
+        // Runs the built `rlhf` executable end to end.
+        .testTarget(name: "CLITests", dependencies: ["_RLHFTestSupport", "rlhf"]),
     ]
 )

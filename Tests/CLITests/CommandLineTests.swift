@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+import _RLHFTestSupport
+
+/// Runs the built `rlhf` executable end to end (it sits next to the test bundle in the build folder).
+@Suite("rlhf command line", .serialized)
+struct CommandLineTests {
+    static var executable: URL {
+        // .build/<configuration>/swift-rlhfPackageTests.xctest → .build/<configuration>/rlhf
+        var url = URL(fileURLWithPath: CommandLine.arguments[0])
+        while url.pathComponents.count > 1, !FileManager.default.fileExists(atPath: url.appendingPathComponent("rlhf").path) {
+            url.deleteLastPathComponent()
+        }
+        return url.appendingPathComponent("rlhf")
+    }
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+    }
+
+    @Test func sftTrainsCheckpointsAndResumes() throws {
+        let directory = NSTemporaryDirectory() + "swift-rlhf-cli-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let data = ReferencePaths.packageRoot + "/Examples/data/aesop-fables.txt"
+        let common = ["sft", "--data", data, "--output", directory + "/run", "--preset", "tiny", "--batch-size", "2",
+                      "--sequence-length", "32", "--eval-interval", "2", "--sample-length", "8",
+                      "--metrics", directory + "/metrics.jsonl"]
+        let first = try Self.run(common + ["--steps", "3"])
+        #expect(first.status == 0, "\(first.error)")
+        #expect(first.error.contains("step 3/3"))
+        #expect(first.output.contains("continued:"))
+        let state = try String(contentsOfFile: directory + "/run/trainer_state.json", encoding: .utf8)
+        #expect(state.contains("\"step\" : 3"))
+        for file in ["config.json", "model.safetensors", "optimizer.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: directory + "/run/" + file), "\(file)")
+        }
+        let resumed = try Self.run(common + ["--steps", "5", "--resume"])
+        #expect(resumed.status == 0, "\(resumed.error)")
+        #expect(resumed.error.contains("resuming"))
+        #expect(resumed.error.contains("step 5/5"))
+        let metrics = try String(contentsOfFile: directory + "/metrics.jsonl", encoding: .utf8)
+            .split(separator: "\n").filter { $0.contains("\"event\":\"step\"") }
+        #expect(metrics.count == 5)
+        for line in metrics {
+            #expect(try JSONSerialization.jsonObject(with: Data(line.utf8)) is [String: Any])
+        }
+    }
+
+    @Test func badInputFailsWithAMessage() throws {
+        let missing = try Self.run(["sft", "--data", "/nonexistent/corpus.txt", "--steps", "1"])
+        #expect(missing.status != 0)
+        #expect(missing.error.contains("cannot read /nonexistent/corpus.txt"))
+        let badSteps = try Self.run(["sft", "--data", "x.txt", "--steps", "0"])
+        #expect(badSteps.status != 0)
+        #expect(badSteps.error.contains("--steps"))
+        let noCheckpoint = try Self.run(["sft", "--data", ReferencePaths.packageRoot + "/Examples/data/aesop-fables.txt",
+                                         "--resume", "--output", "/nonexistent/run"])
+        #expect(noCheckpoint.status != 0)
+        #expect(noCheckpoint.error.contains("no checkpoint"))
+    }
+
+    @Test func helpListsTheSubcommands() throws {
+        let help = try Self.run(["--help"])
+        #expect(help.status == 0)
+        #expect(help.output.contains("sft") && help.output.contains("bench"))
+    }
+}
