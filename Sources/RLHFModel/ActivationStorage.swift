@@ -79,4 +79,20 @@ final class ActivationStorage {
     }
 
     func slot(_ l: Int) -> Int { retained ? l : 0 }
+
+    /// Named pointers to block l's saved tensors (shapes in the type's documentation).
+    struct BlockActivations {
+        let input, normed1, rstd1, qkv, probabilities, attentionOutput: UnsafeMutablePointer<Float>
+        let middle, normed2, rstd2, gateUp, activated, output: UnsafeMutablePointer<Float>
+    }
+
+    func block(_ l: Int) -> BlockActivations {
+        let k = slot(l), N = rows
+        return BlockActivations(
+            input: residual(l), normed1: normed1.pointer + k * N * C, rstd1: rstd1.pointer + k * N,
+            qkv: qkv.pointer + k * N * W, probabilities: probabilities.pointer + k * batchSize * NH * sequenceLength * sequenceLength,
+            attentionOutput: attentionOutput.pointer + k * N * Y, middle: middle.pointer + k * N * C,
+            normed2: normed2.pointer + k * N * C, rstd2: rstd2.pointer + k * N, gateUp: gateUp.pointer + k * N * 2 * F,
+            activated: activated.pointer + k * N * F, output: residual(l + 1))
+    }
 }

@@ -56,18 +56,12 @@ extension LlamaModel {
         let c = configuration
         let B = s.batchSize, T = s.sequenceLength, N = s.rows, C = s.C, W = s.W, Y = s.Y, F = s.F
         let NH = c.attentionHeadCount, KVH = c.keyValueHeadCount, HS = c.headDimension
-        let o = layout.blocks[l], k = s.slot(l)
+        let o = layout.blocks[l], v = s.block(l)
         let P = parameters.pointer
         let trains = l >= trainable.lowestTrainableBlock
         let G: UnsafeMutablePointer<Float>? = trains ? gradients.pointer : nil
-        let x = s.residual(l)
-        let xn1 = s.normed1.pointer + k * N * C, r1 = s.rstd1.pointer + k * N
-        let qkv = s.qkv.pointer + k * N * W
-        let att = s.probabilities.pointer + k * B * NH * T * T
-        let y = s.attentionOutput.pointer + k * N * Y
-        let mid = s.middle.pointer + k * N * C
-        let xn2 = s.normed2.pointer + k * N * C, r2 = s.rstd2.pointer + k * N
-        let gu = s.gateUp.pointer + k * N * 2 * F, a = s.activated.pointer + k * N * F
+        let x = v.input, xn1 = v.normed1, r1 = v.rstd1, qkv = v.qkv, att = v.probabilities
+        let y = v.attentionOutput, mid = v.middle, xn2 = v.normed2, r2 = v.rstd2, gu = v.gateUp, a = v.activated
         let dResidual = s.dResidual.pointer, dNormed = s.dNormed.pointer
         let shape = AttentionShape(batchSize: B, sequenceLength: T, queryHeads: NH, keyValueHeads: KVH, headDimension: HS)
 

@@ -69,16 +69,10 @@ extension LlamaModel {
 
         Embedding.forward(tokens: s.tokens, table: P + layout.tokenEmbedding, output: s.residual(0), rows: N, width: C)
         for l in 0..<c.blockCount {
-            let o = layout.blocks[l], k = s.slot(l)
-            let x = s.residual(l)
-            let xn1 = s.normed1.pointer + k * N * C, r1 = s.rstd1.pointer + k * N
-            let qkv = s.qkv.pointer + k * N * W
-            let att = s.probabilities.pointer + k * B * NH * T * T
-            let y = s.attentionOutput.pointer + k * N * Y
-            let mid = s.middle.pointer + k * N * C
-            let xn2 = s.normed2.pointer + k * N * C, r2 = s.rstd2.pointer + k * N
-            let gu = s.gateUp.pointer + k * N * 2 * F, a = s.activated.pointer + k * N * F
-            let out = s.residual(l + 1)
+            let o = layout.blocks[l], v = s.block(l)
+            let x = v.input, xn1 = v.normed1, r1 = v.rstd1, qkv = v.qkv, att = v.probabilities
+            let y = v.attentionOutput, mid = v.middle, xn2 = v.normed2, r2 = v.rstd2
+            let gu = v.gateUp, a = v.activated, out = v.output
 
             // Attention: x → RMSNorm → QKV → RoPE → causal attention → output projection → + x.
             RMSNorm.forward(input: x, weight: P + o.attentionNorm, output: xn1, reciprocalRMS: r1,

@@ -18,21 +18,19 @@ struct SFTCommand: ParsableCommand {
     enum Preset: String, ExpressibleByArgument, CaseIterable {
         case tiny, small
         var configuration: LlamaConfiguration {
-            let tokenizer = ByteTokenizer()
             switch self {
-            case .tiny:
-                return LlamaConfiguration(
-                    vocabularySize: tokenizer.vocabularySize, hiddenSize: 64, intermediateSize: 176, blockCount: 2,
-                    attentionHeadCount: 4, keyValueHeadCount: 2, ropeTheta: 10_000, maximumSequenceLength: 512,
-                    beginningOfSequenceTokenId: tokenizer.beginningOfSequenceTokenId,
-                    endOfSequenceTokenId: tokenizer.endOfSequenceTokenId)
-            case .small:
-                return LlamaConfiguration(
-                    vocabularySize: tokenizer.vocabularySize, hiddenSize: 192, intermediateSize: 512, blockCount: 4,
-                    attentionHeadCount: 6, keyValueHeadCount: 2, ropeTheta: 10_000, maximumSequenceLength: 512,
-                    beginningOfSequenceTokenId: tokenizer.beginningOfSequenceTokenId,
-                    endOfSequenceTokenId: tokenizer.endOfSequenceTokenId)
+            case .tiny: return Self.byteLevel(hidden: 64, ffn: 176, blocks: 2, heads: 4, keyValueHeads: 2)
+            case .small: return Self.byteLevel(hidden: 192, ffn: 512, blocks: 4, heads: 6, keyValueHeads: 2)
             }
+        }
+
+        static func byteLevel(hidden: Int, ffn: Int, blocks: Int, heads: Int, keyValueHeads: Int) -> LlamaConfiguration {
+            let tokenizer = ByteTokenizer()
+            return LlamaConfiguration(
+                vocabularySize: tokenizer.vocabularySize, hiddenSize: hidden, intermediateSize: ffn, blockCount: blocks,
+                attentionHeadCount: heads, keyValueHeadCount: keyValueHeads, ropeTheta: 10_000, maximumSequenceLength: 512,
+                beginningOfSequenceTokenId: tokenizer.beginningOfSequenceTokenId,
+                endOfSequenceTokenId: tokenizer.endOfSequenceTokenId, paddingTokenId: tokenizer.paddingTokenId)
         }
     }
 
