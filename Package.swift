@@ -38,6 +38,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "RLHFTensorTests", dependencies: ["RLHFTensor", "_RLHFTestSupport"]),
         .testTarget(name: "RLHFFormatsTests", dependencies: ["RLHFFormats", "_RLHFTestSupport"]),
+        .testTarget(name: "RLHFTokenizerTests", dependencies: ["RLHFTokenizer", "_RLHFTestSupport"]),
         .testTarget(name: "RLHFModelTests", dependencies: ["RLHFModel", "_RLHFTestSupport"]),
         .testTarget(name: "RLHFTrainingTests", dependencies: ["RLHFTraining", "_RLHFTestSupport"]),
         .testTarget(name: "ReferenceTests", dependencies: ["RLHFModel", "RLHFTraining", "_RLHFTestSupport"]),
