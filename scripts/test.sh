@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh clone: installs dependencies, builds, runs every test.
+# The whole test suite, from a fresh clone: installs dependencies, fetches the SmolLM2 test model
+# (once, cached), builds, runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+RLHF_SMOLLM2_GGUF="$(bash scripts/fetch-smollm2.sh)"
+export RLHF_SMOLLM2_GGUF
 swift build --build-tests
 swift test --skip-build

@@ -22,4 +22,13 @@ public enum ReferencePaths {
 
     /// `../shared/reference/tiny-llama`.
     public static var tinyLlama: String { reference + "/tiny-llama" }
+
+    /// SmolLM2-135M-Instruct (Q4_1 GGUF) as fetched by `scripts/fetch-smollm2.sh`:
+    /// `$RLHF_SMOLLM2_GGUF`, else `$RLHF_CACHE_DIR` or `~/.cache/swift-rlhf`.
+    public static var smolLM2GGUF: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let path = environment["RLHF_SMOLLM2_GGUF"] { return path }
+        let cache = environment["RLHF_CACHE_DIR"] ?? (environment["HOME"] ?? "/root") + "/.cache/swift-rlhf"
+        return cache + "/SmolLM2-135M-Instruct.Q4_1.gguf"
+    }
 }
