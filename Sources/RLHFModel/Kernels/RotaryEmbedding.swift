@@ -40,25 +40,27 @@ public struct RotaryEmbedding: Sendable {
     }
 
     /// Rotates `heads` heads of size HS starting at column `column` of each row of a [B·T, width]
-    /// matrix in place; row b·T + t is at position t.
+    /// matrix in place; row b·T + t is at position t, or at `positions[row]` when given (KV-cache
+    /// decoding, where each row continues its own sequence).
     ///
     /// Forward: (x1, x2) → (x1·cos − x2·sin, x2·cos + x1·sin).
     /// With `inverse` the transposed rotation is applied, which is the backward pass:
     /// (d1, d2) → (d1·cos + d2·sin, d2·cos − d1·sin).
     public func apply(
         _ matrix: UnsafeMutablePointer<Float>, rows: Int, sequenceLength T: Int, width: Int,
-        column: Int, heads: Int, headDimension HS: Int, inverse: Bool = false
+        column: Int, heads: Int, headDimension HS: Int, inverse: Bool = false, positions: UnsafePointer<Int32>? = nil
     ) {
         let half = rotaryDimensionCount / 2
-        precondition(T <= maximumPosition, "sequence longer than the rotary table")
-        nonisolated(unsafe) let matrix = matrix
+        precondition(positions != nil || T <= maximumPosition, "sequence longer than the rotary table")
+        nonisolated(unsafe) let matrix = matrix, positions = positions
         cosines.withUnsafeBufferPointer { cosBuffer in
             sines.withUnsafeBufferPointer { sinBuffer in
                 nonisolated(unsafe) let cosTable = cosBuffer.baseAddress!, sinTable = sinBuffer.baseAddress!
                 let sign: Float = inverse ? -1 : 1
                 Parallel.forEachChunk(count: rows, minimumChunk: 32) { range in
                     for row in range {
-                        let t = row % T
+                        let t = positions.map { Int($0[row]) } ?? row % T
+                        precondition(t < maximumPosition, "position beyond the rotary table")
                         let cr = cosTable + t * half, sr = sinTable + t * half
                         for h in 0..<heads {
                             let x = matrix + row * width + column + h * HS

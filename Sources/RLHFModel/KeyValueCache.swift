@@ -1,0 +1,67 @@
+import RLHFTensor
+
+/// Keys (after RoPE) and values of every block for a batch of sequences that grow token by token.
+///
+/// Layout: keys and values are each [L, B, KVH, capacity, HS]. Row b holds ``lengths``[b] cached
+/// positions. Scratch buffers for ``LlamaModel/extend(_:with:)`` live here too, so decoding steps
+/// allocate nothing.
+public final class KeyValueCache: @unchecked Sendable {
+    /// B.
+    public let batchSize: Int
+    /// Most positions a row can hold.
+    public let capacity: Int
+    /// Cached positions per row.
+    public internal(set) var lengths: [Int]
+    let blockCount: Int, keyValueHeads: Int, headDimension: Int
+    let keys: FloatBuffer
+    let values: FloatBuffer
+    var scratch: DecodeScratch?
+
+    /// An empty cache for `batchSize` rows of up to `capacity` positions.
+    public init(configuration c: LlamaConfiguration, batchSize: Int, capacity: Int) {
+        self.batchSize = batchSize
+        self.capacity = capacity
+        lengths = [Int](repeating: 0, count: batchSize)
+        blockCount = c.blockCount
+        keyValueHeads = c.keyValueHeadCount
+        headDimension = c.headDimension
+        let count = c.blockCount * batchSize * c.keyValueHeadCount * capacity * c.headDimension
+        keys = FloatBuffer(count: count)
+        values = FloatBuffer(count: count)
+    }
+
+    /// Bytes held by keys and values.
+    public var byteCount: Int { 2 * keys.count * MemoryLayout<Float>.stride }
+
+    /// Offset of (block l, row b, KV head h, position 0).
+    @inline(__always) func offset(block l: Int, row b: Int, head h: Int) -> Int {
+        (((l * batchSize + b) * keyValueHeads + h) * capacity) * headDimension
+    }
+}
+
+/// Per-call buffers of the incremental forward pass, sized for N = B·(new tokens per row) rows.
+final class DecodeScratch {
+    let rows: Int
+    let residual, normed, reciprocalRMS, qkv, attentionOutput, gateUp, activated: FloatBuffer
+    let tokens: UnsafeMutablePointer<Int32>
+    let positions: UnsafeMutablePointer<Int32>
+
+    init(configuration c: LlamaConfiguration, rows N: Int) {
+        rows = N
+        let W = c.queryWidth + 2 * c.keyValueWidth
+        residual = FloatBuffer(count: N * c.hiddenSize)
+        normed = FloatBuffer(count: N * c.hiddenSize)
+        reciprocalRMS = FloatBuffer(count: N)
+        qkv = FloatBuffer(count: N * W)
+        attentionOutput = FloatBuffer(count: N * c.queryWidth)
+        gateUp = FloatBuffer(count: N * 2 * c.intermediateSize)
+        activated = FloatBuffer(count: N * c.intermediateSize)
+        tokens = .allocate(capacity: N)
+        positions = .allocate(capacity: N)
+    }
+
+    deinit {
+        tokens.deallocate()
+        positions.deallocate()
+    }
+}

@@ -1,0 +1,78 @@
+import RLHFTensor
+
+/// Why a row stopped generating.
+public enum FinishReason: String, Sendable, Codable {
+    /// It produced one of the stop token ids (e.g. EOS).
+    case stopToken
+    /// The caller's stop condition (e.g. a stop string) matched.
+    case stopCondition
+    /// It reached the token limit.
+    case length
+}
+
+/// The output of ``LlamaModel/generate(prompts:parameters:stopCondition:onToken:)``, one entry per prompt.
+public struct GenerationResult: Sendable {
+    /// New tokens of each row (a final stop token included).
+    public var tokens: [[Int]]
+    /// log q(token) under the sampling distribution, per new token.
+    public var samplingLogProbs: [[Float]]
+    /// log p(token) under the model at temperature 1, per new token (what RLHF losses use).
+    public var modelLogProbs: [[Float]]
+    public var finishReasons: [FinishReason]
+}
+
+extension LlamaModel {
+    /// Samples continuations of `prompts` (of any lengths) in one batch with a KV cache.
+    ///
+    /// - Parameters:
+    ///   - stopCondition: called after each new token with (row, its new tokens so far); returning
+    ///     true ends that row (used for stop strings).
+    ///   - onToken: called with (row, token) as tokens are produced (streaming).
+    public func generate(
+        prompts: [[Int]], parameters: SamplingParameters,
+        stopCondition: ((Int, [Int]) -> Bool)? = nil, onToken: ((Int, Int) -> Void)? = nil
+    ) throws -> GenerationResult {
+        let B = prompts.count, V = configuration.vocabularySize
+        precondition(prompts.allSatisfy { !$0.isEmpty }, "every prompt needs at least one token")
+        let capacity = min(configuration.maximumSequenceLength, (prompts.map(\.count).max() ?? 0) + parameters.maximumNewTokens)
+        let cache = makeCache(batchSize: B, capacity: capacity)
+        var generators = (0..<B).map { row -> SeededGenerator in
+            var mixer = SeededGenerator(seed: parameters.seed)
+            for _ in 0..<row { _ = mixer.next() }
+            return SeededGenerator(seed: mixer.next() ^ UInt64(row))
+        }
+        var result = GenerationResult(
+            tokens: Array(repeating: [], count: B), samplingLogProbs: Array(repeating: [], count: B),
+            modelLogProbs: Array(repeating: [], count: B), finishReasons: Array(repeating: .length, count: B))
+        var active = Array(repeating: parameters.maximumNewTokens > 0, count: B)
+        let scratch = FloatBuffer(count: 2 * V)
+        var logits = try extend(cache, with: prompts)
+        while active.contains(true) {
+            var next = Array(repeating: [Int](), count: B)
+            for b in 0..<B where active[b] {
+                let draw = logits.withUnsafeBufferPointer {
+                    TokenSampler.draw($0.baseAddress! + b * V, count: V, parameters: parameters, generator: &generators[b],
+                                      scratch: scratch.pointer)
+                }
+                result.tokens[b].append(draw.token)
+                result.samplingLogProbs[b].append(draw.samplingLogProb)
+                result.modelLogProbs[b].append(draw.modelLogProb)
+                onToken?(b, draw.token)
+                if parameters.stopTokenIds.contains(draw.token) {
+                    result.finishReasons[b] = .stopToken
+                    active[b] = false
+                } else if stopCondition?(b, result.tokens[b]) == true {
+                    result.finishReasons[b] = .stopCondition
+                    active[b] = false
+                } else if result.tokens[b].count >= parameters.maximumNewTokens || cache.lengths[b] >= capacity {
+                    active[b] = false
+                } else {
+                    next[b] = [draw.token]
+                }
+            }
+            guard active.contains(true) else { break }
+            logits = try extend(cache, with: next)
+        }
+        return result
+    }
+}
