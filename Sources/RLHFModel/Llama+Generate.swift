@@ -45,15 +45,31 @@ extension LlamaModel {
             tokens: Array(repeating: [], count: B), samplingLogProbs: Array(repeating: [], count: B),
             modelLogProbs: Array(repeating: [], count: B), finishReasons: Array(repeating: .length, count: B))
         var active = Array(repeating: parameters.maximumNewTokens > 0, count: B)
-        let scratch = FloatBuffer(count: 2 * V)
+        let scratch = FloatBuffer(count: 2 * V * B)
         var logits = try extend(cache, with: prompts)
+        var draws = [TokenSampler.Draw](repeating: TokenSampler.Draw(token: 0, samplingLogProb: 0, modelLogProb: 0), count: B)
         while active.contains(true) {
+            // Draw for every active row in parallel (each row has its own generator and scratch).
+            logits.withUnsafeBufferPointer { logitsBuffer in
+                draws.withUnsafeMutableBufferPointer { drawBuffer in
+                    generators.withUnsafeMutableBufferPointer { generatorBuffer in
+                        nonisolated(unsafe) let logitsBase = logitsBuffer.baseAddress!, drawBase = drawBuffer.baseAddress!
+                        nonisolated(unsafe) let generatorBase = generatorBuffer.baseAddress!
+                        let rows = (0..<B).filter { active[$0] }
+                        Parallel.forEachChunk(count: rows.count) { range in
+                            for index in range {
+                                let b = rows[index]
+                                drawBase[b] = TokenSampler.draw(
+                                    logitsBase + b * V, count: V, parameters: parameters, generator: &generatorBase[b],
+                                    scratch: scratch.pointer + 2 * V * b)
+                            }
+                        }
+                    }
+                }
+            }
             var next = Array(repeating: [Int](), count: B)
             for b in 0..<B where active[b] {
-                let draw = logits.withUnsafeBufferPointer {
-                    TokenSampler.draw($0.baseAddress! + b * V, count: V, parameters: parameters, generator: &generators[b],
-                                      scratch: scratch.pointer)
-                }
+                let draw = draws[b]
                 result.tokens[b].append(draw.token)
                 result.samplingLogProbs[b].append(draw.samplingLogProb)
                 result.modelLogProbs[b].append(draw.modelLogProb)

@@ -49,21 +49,29 @@ public enum TokenSampler {
         _ logits: UnsafePointer<Float>, count V: Int, parameters: SamplingParameters, generator: inout SeededGenerator,
         scratch: UnsafeMutablePointer<Float>
     ) -> Draw {
-        let modelLogSumExp = VectorMath.logSumExp(logits, count: V)
+        let maximum = VectorMath.maximum(logits, count: V)
         if parameters.temperature <= 0 {
             var best = 0
             for v in 1..<V where logits[v] > logits[best] { best = v }
+            let modelLogSumExp = maximum + VectorMath.naturalLog(VectorMath.expShifted(logits, shift: maximum, into: scratch, count: V))
             return Draw(token: best, samplingLogProb: 0, modelLogProb: logits[best] - modelLogSumExp)
         }
-        // q ∝ exp(logits / T), truncated.
+        // q ∝ exp((logits − max) / T), truncated; at T = 1 the untruncated total also gives log p.
         let q = scratch
-        let inverseTemperature = 1 / parameters.temperature
-        let maximum = VectorMath.maximum(logits, count: V)
-        var total: Float = 0
-        for v in 0..<V {
-            let e = VectorMath.exp((logits[v] - maximum) * inverseTemperature)
-            q[v] = e
-            total += e
+        var total: Float
+        var modelLogSumExp: Float
+        if parameters.temperature == 1 {
+            total = VectorMath.expShifted(logits, shift: maximum, into: q, count: V)
+            modelLogSumExp = maximum + VectorMath.naturalLog(total)
+        } else {
+            modelLogSumExp = maximum + VectorMath.naturalLog(VectorMath.expShifted(logits, shift: maximum, into: q, count: V))
+            let inverseTemperature = 1 / parameters.temperature
+            total = 0
+            for v in 0..<V {
+                let e = VectorMath.exp((logits[v] - maximum) * inverseTemperature)
+                q[v] = e
+                total += e
+            }
         }
         if parameters.topK > 0 && parameters.topK < V || parameters.topP < 1 {
             total = truncate(q, count: V, total: total, topK: parameters.topK, topP: parameters.topP, scratch: scratch + V)

@@ -15,18 +15,26 @@ public final class BLASMatrixMultiplier: MatrixMultiplier, @unchecked Sendable {
         Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
         UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32
     ) -> Void
+    private typealias SGEMV = @convention(c) (
+        Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Float,
+        UnsafeMutablePointer<Float>?, Int32
+    ) -> Void
     private typealias SetThreads = @convention(c) (Int32) -> Void
 
     private static let rowMajor: Int32 = 101, noTranspose: Int32 = 111, transpose: Int32 = 112
 
     private let sgemm: SGEMM
+    /// Matrix-vector products (one-row GEMMs, as in batch-1 decoding) stream the matrix once instead
+    /// of packing it.
+    private let sgemv: SGEMV?
     /// Which library: "openblas", "accelerate" or "blas".
     public let name: String
     /// The path that was loaded.
     public let libraryPath: String
 
-    private init(sgemm: SGEMM, name: String, libraryPath: String) {
+    private init(sgemm: SGEMM, sgemv: SGEMV?, name: String, libraryPath: String) {
         self.sgemm = sgemm
+        self.sgemv = sgemv
         self.name = name
         self.libraryPath = libraryPath
     }
@@ -55,7 +63,10 @@ public final class BLASMatrixMultiplier: MatrixMultiplier, @unchecked Sendable {
             if let setThreads = dlsym(handle, "openblas_set_num_threads") {
                 unsafeBitCast(setThreads, to: SetThreads.self)(Int32(Parallel.threadCount))
             }
-            return BLASMatrixMultiplier(sgemm: unsafeBitCast(symbol, to: SGEMM.self), name: name, libraryPath: path)
+            var sgemv: SGEMV?
+            if let gemvSymbol = dlsym(handle, "cblas_sgemv") { sgemv = unsafeBitCast(gemvSymbol, to: SGEMV.self) }
+            return BLASMatrixMultiplier(
+                sgemm: unsafeBitCast(symbol, to: SGEMM.self), sgemv: sgemv, name: name, libraryPath: path)
         }
         return nil
     }()
@@ -71,6 +82,17 @@ public final class BLASMatrixMultiplier: MatrixMultiplier, @unchecked Sendable {
             for i in 0..<m {
                 let row = c + i * ldc
                 for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] }
+            }
+            return
+        }
+        if m == 1, let sgemv {
+            // c[1, N] = a[1, K] · op(B): with B stored [N, K] (transposed) that is B·a, else Bᵀ·a.
+            if transposeB {
+                sgemv(Self.rowMajor, Self.noTranspose, Int32(n), Int32(k), alpha, b, Int32(ldb), a, transposeA ? Int32(lda) : 1,
+                      beta, c, 1)
+            } else {
+                sgemv(Self.rowMajor, Self.transpose, Int32(k), Int32(n), alpha, b, Int32(ldb), a, transposeA ? Int32(lda) : 1,
+                      beta, c, 1)
             }
             return
         }

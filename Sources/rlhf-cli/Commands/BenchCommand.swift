@@ -20,12 +20,47 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed repetitions (the best is reported).") var repeats: Int = 3
     @Flag(help: "Skip the (slow) portable-kernel GEMM figures.") var skipPortable = false
     @Flag(help: "Skip the model benchmarks (GEMM only).") var gemmOnly = false
+    @Flag(help: "Skip the sampling benchmarks.") var skipSampling = false
+    @Flag(help: "Run only the sampling benchmarks.") var samplingOnly = false
+    @Option(help: "New tokens per row in the sampling benchmark.") var newTokens: Int = 64
 
     func run() throws {
         print("threads: \(Parallel.threadCount)   BLAS: \(BLASMatrixMultiplier.shared.map { "\($0.name) (\($0.libraryPath))" } ?? "not found — portable kernel only")")
         print("")
+        if samplingOnly { return try samplingTable() }
         gemmTable()
         if !gemmOnly { try modelTable() }
+        if !gemmOnly && !skipSampling { try samplingTable() }
+    }
+
+    /// Batched sampling with the KV cache (temperature 1, full vocabulary, as `torch_bench.py`'s
+    /// `generate`) and prompt prefill, like llama.cpp's prompt evaluation.
+    func samplingTable() throws {
+        let model = LlamaModel(configuration: .smolLM2_135M, seed: 0)
+        var generator = SeededGenerator(seed: 2)
+        func randomTokens(_ count: Int) -> [Int] { (0..<count).map { _ in Int(generator.next() % 49152) } }
+        let clock = ContinuousClock()
+        print("")
+        print("Sampling with the KV cache (SmolLM2-135M shapes, 16-token prompts, \(newTokens) new tokens, temperature 1)")
+        print("  " + pad("work", 36) + pad("seconds", 10) + "tokens/s")
+        let prompt = randomTokens(256)
+        let cache = model.makeCache(batchSize: 1, capacity: 256)
+        _ = try model.extend(cache, with: [Array(prompt.prefix(8))])  // warm-up
+        let prefillCache = model.makeCache(batchSize: 1, capacity: 256)
+        let start = clock.now
+        _ = try model.extend(prefillCache, with: [prompt])
+        let prefill = (clock.now - start).seconds
+        print("  " + pad("prompt prefill, 256 tokens", 36) + pad(String(format: "%.3f", prefill), 10) + String(format: "%.1f", 256 / prefill))
+        for batch in [1, 16, 64] {
+            let prompts = (0..<batch).map { _ in randomTokens(16) }
+            let parameters = SamplingParameters(temperature: 1, maximumNewTokens: newTokens, seed: 1)
+            let begin = clock.now
+            let result = try model.generate(prompts: prompts, parameters: parameters)
+            let seconds = (clock.now - begin).seconds
+            let generated = result.tokens.reduce(0) { $0 + $1.count }
+            print("  " + pad("sample, batch \(batch)", 36) + pad(String(format: "%.3f", seconds), 10)
+                  + String(format: "%.1f", Double(generated) / seconds))
+        }
     }
 
     func gemmTable() {
@@ -39,7 +74,14 @@ struct BenchCommand: ParsableCommand {
             ("mlp down bwd dy·W", rows, 1536, 576, false, false),
             ("weight grad dyᵀ·x", 1536, 576, rows, true, false),
             ("lm head fwd x·Eᵀ", rows, 49152, 576, false, true),
-            ("decode b16  x·Wᵀ", 16, 3072, 576, false, true),
+            ("decode b16 qkv", 16, 960, 576, false, true),
+            ("decode b16 o", 16, 576, 576, false, true),
+            ("decode b16 gate/up", 16, 3072, 576, false, true),
+            ("decode b16 down", 16, 576, 1536, false, true),
+            ("decode b16 head", 16, 49152, 576, false, true),
+            ("decode b16 head, transposed", 49152, 16, 576, false, true),
+            ("decode b16 gate/up, transposed", 3072, 16, 576, false, true),
+            ("decode b1 gate/up", 1, 3072, 576, false, true),
         ]
         print("GEMM GFLOP/s (M×N×K)")
         var header = "  shape                               "
