@@ -16,11 +16,11 @@ let package = Package(
         // Float32 tensors, GEMM (BLAS loaded at run time, portable SIMD fallback), vector math, RNG.
         .target(name: "RLHFTensor"),
         // Bytes on disk: bounds-checked reader, safetensors, JSON configuration files.
-        .target(name: "RLHFFormats", dependencies: ["RLHFTensor"]),
+        .target(name: "RLHFFormats", dependencies: ["RLHFTensor", "RLHFTokenizer"]),
         // Text <-> token ids.
         .target(name: "RLHFTokenizer"),
         // The Llama decoder: layout tables, kernels, forward/backward, log-probs, scalar head, loading.
-        .target(name: "RLHFModel", dependencies: ["RLHFTensor", "RLHFFormats"]),
+        .target(name: "RLHFModel", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFTokenizer"]),
         // Optimizers, schedules, clipping, checkpoints and trainers.
         .target(name: "RLHFTraining", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFModel", "RLHFTokenizer"]),
         // Umbrella module: re-exports everything above.
@@ -37,11 +37,11 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "RLHFTensorTests", dependencies: ["RLHFTensor", "_RLHFTestSupport"]),
-        .testTarget(name: "RLHFFormatsTests", dependencies: ["RLHFFormats", "_RLHFTestSupport"]),
+        .testTarget(name: "RLHFFormatsTests", dependencies: ["RLHFFormats", "RLHFTokenizer", "_RLHFTestSupport"]),
         .testTarget(name: "RLHFTokenizerTests", dependencies: ["RLHFTokenizer", "_RLHFTestSupport"]),
         .testTarget(name: "RLHFModelTests", dependencies: ["RLHFModel", "_RLHFTestSupport"]),
         .testTarget(name: "RLHFTrainingTests", dependencies: ["RLHFTraining", "_RLHFTestSupport"]),
-        .testTarget(name: "ReferenceTests", dependencies: ["RLHFModel", "RLHFTraining", "_RLHFTestSupport"]),
+        .testTarget(name: "ReferenceTests", dependencies: ["RLHFModel", "RLHFTraining", "RLHFTokenizer", "_RLHFTestSupport"]),
         // Runs the built `rlhf` executable end to end.
         .testTarget(name: "CLITests", dependencies: ["_RLHFTestSupport", "rlhf"]),
     ]

@@ -1,6 +1,7 @@
 import Foundation
 import RLHFFormats
 import RLHFModel
+import RLHFTokenizer
 import RLHFTraining
 import Testing
 import _RLHFTestSupport
@@ -88,6 +89,36 @@ struct SmolLM2ReferenceTests {
             let values = model.gradient(named: entry.name)!
             let norm = values.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
             #expect(abs(norm - expected) <= 1e-2 * expected, "\(entry.name): \(norm) vs \(expected)")
+        }
+    }
+}
+
+/// The tokenizer and chat template read from the GGUF metadata.
+@Suite("SmolLM2 tokenizer from GGUF metadata")
+struct SmolLM2TokenizerTests {
+    struct Reference: Decodable {
+        struct TokenizeCase: Decodable { let text: String; let ids: [Int] }
+        struct ChatCase: Decodable { let messages: [ChatMessage]; let rendered: String; let ids: [Int] }
+        let tokenize: [TokenizeCase]
+        let chat_template: [ChatCase]
+    }
+
+    @Test func tokenizationAndChatTemplateMatch() throws {
+        let reference = try JSONDecoder().decode(
+            Reference.self, from: Data(contentsOf: URL(fileURLWithPath: ReferencePaths.reference + "/smollm2-135m-instruct.json")))
+        let file = try GGUFFile(path: ReferencePaths.smolLM2GGUF)
+        let tokenizer = try #require(try file.tokenizer())
+        #expect(tokenizer.preTokenizer == .smollm)
+        #expect(tokenizer.beginningOfSequenceTokenId == 1 && tokenizer.endOfSequenceTokenId == 2)
+        for example in reference.tokenize {
+            #expect(tokenizer.encode(example.text) == example.ids, "\(example.text.debugDescription)")
+            #expect(tokenizer.decode(example.ids, skipSpecialTokens: false) == example.text)
+        }
+        let template = try #require(file.chatTemplate)
+        for example in reference.chat_template {
+            let rendered = template.render(example.messages, addGenerationPrompt: true)
+            #expect(rendered == example.rendered)
+            #expect(tokenizer.encode(rendered) == example.ids)
         }
     }
 }
