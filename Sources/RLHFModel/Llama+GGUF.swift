@@ -53,7 +53,9 @@ extension LlamaModel {
         gguf file: GGUFFile, scalarHead: Bool = false, multiplier: any MatrixMultiplier = MatrixMultiply.best
     ) throws {
         let configuration = try LlamaConfiguration(gguf: file)
-        self.init(configuration: configuration, scalarHead: scalarHead, seed: 0, multiplier: multiplier)
+        self.init(configuration: configuration, scalarHead: scalarHead, multiplier: multiplier)
+        // Only a scalar head can be missing from the file; everything else is read below.
+        initialize(seed: 0) { $0.role == .scalarHeadWeight || $0.role == .scalarHeadBias }
         let c = configuration
         for entry in layout.entries {
             if entry.role == .scalarHeadWeight || entry.role == .scalarHeadBias { continue }

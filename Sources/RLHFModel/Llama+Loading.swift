@@ -43,7 +43,9 @@ extension LlamaModel {
         multiplier: any MatrixMultiplier = MatrixMultiply.best
     ) throws {
         try configuration.validate()
-        self.init(configuration: configuration, scalarHead: scalarHead, seed: 0, multiplier: multiplier)
+        self.init(configuration: configuration, scalarHead: scalarHead, multiplier: multiplier)
+        // Only a scalar head can be missing from the file; everything else is read below.
+        initialize(seed: 0) { $0.role == .scalarHeadWeight || $0.role == .scalarHeadBias }
         for entry in layout.entries {
             guard let file = files.first(where: { $0.info(entry.name) != nil }), let info = file.info(entry.name) else {
                 if entry.role == .scalarHeadWeight || entry.role == .scalarHeadBias { continue }

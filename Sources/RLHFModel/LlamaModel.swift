@@ -97,8 +97,13 @@ public final class LlamaModel: @unchecked Sendable {
         multiplier: any MatrixMultiplier = MatrixMultiply.best
     ) {
         self.init(configuration: configuration, scalarHead: scalarHead, multiplier: multiplier)
+        initialize(seed: seed)
+    }
+
+    /// Hugging Face initialisation of the entries selected by `include` (all by default).
+    func initialize(seed: UInt64, where include: (ParameterLayout.Entry) -> Bool = { _ in true }) {
         var generator = SeededGenerator(seed: seed)
-        for entry in layout.entries {
+        for entry in layout.entries where include(entry) {
             let p = parameters.pointer + entry.offset
             switch entry.role {
             case .attentionNorm, .mlpNorm, .finalNorm:

@@ -54,14 +54,26 @@ public struct SeededGenerator: RandomNumberGenerator, Codable, Sendable, Equatab
 
     /// Fills `count` floats at `destination` with N(0, standardDeviation²) samples.
     public mutating func fillGaussian(_ destination: UnsafeMutablePointer<Float>, count: Int, standardDeviation: Float) {
-        for i in 0..<count { destination[i] = standardDeviation * nextGaussian() }
+        // Box–Muller yields two independent normals per pair of uniforms; use both.
+        var i = 0
+        while i + 1 < count {
+            let u1 = (Double(next() >> 11) + 1) * (1.0 / 9_007_199_254_740_993.0)
+            let angle = 2 * Double.pi * Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
+            let radius = (-2 * _math_log(u1)).squareRoot()
+            destination[i] = standardDeviation * Float(radius * _math_cos(angle))
+            destination[i + 1] = standardDeviation * Float(radius * _math_sin(angle))
+            i += 2
+        }
+        if i < count { destination[i] = standardDeviation * nextGaussian() }
     }
 }
 
 #if canImport(Glibc)
 import Glibc
 @inlinable @inline(__always) func _math_cos(_ x: Double) -> Double { Glibc.cos(x) }
+@inlinable @inline(__always) func _math_sin(_ x: Double) -> Double { Glibc.sin(x) }
 #elseif canImport(Darwin)
 import Darwin
 @inlinable @inline(__always) func _math_cos(_ x: Double) -> Double { Darwin.cos(x) }
+@inlinable @inline(__always) func _math_sin(_ x: Double) -> Double { Darwin.sin(x) }
 #endif

@@ -72,6 +72,52 @@ struct CommandLineTests {
     @Test func helpListsTheSubcommands() throws {
         let help = try Self.run(["--help"])
         #expect(help.status == 0)
-        #expect(help.output.contains("sft") && help.output.contains("bench"))
+        for command in ["sft", "generate", "logprobs", "inspect", "bench"] { #expect(help.output.contains(command)) }
+    }
+
+    @Test func inspectDescribesSmolLM2() throws {
+        let result = try Self.run(["inspect", ReferencePaths.smolLM2GGUF])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("30 blocks, hidden 576"))
+        #expect(result.output.contains("Q4_1 ×210"))
+        #expect(result.output.contains("pre-tokenizer smollm"))
+        #expect(result.output.contains("ChatML"))
+    }
+
+    @Test func greedyChatGenerationAnswers() throws {
+        let result = try Self.run([
+            "generate", "--model", ReferencePaths.smolLM2GGUF, "--prompt", "What is 2+2?", "--chat", "--temperature", "0",
+            "--max-tokens", "24",
+        ])
+        #expect(result.status == 0, "\(result.error)")
+        // The reference greedy continuation (smollm2-135m-instruct.json).
+        #expect(result.output.contains("The answer to this classic math problem is 4."))
+        #expect(result.error.contains("finished: stopToken"))
+    }
+
+    @Test func logProbsJSONMatchesTheReference() throws {
+        let result = try Self.run(["logprobs", "--model", ReferencePaths.smolLM2GGUF, "--text", "The capital of France is", "--json"])
+        #expect(result.status == 0, "\(result.error)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        let tokens = try #require(json["tokens"] as? [[String: Any]])
+        #expect(tokens.map { $0["id"] as? Int } == [504, 3575, 282, 4649, 314])
+        #expect(tokens[0]["logprob"] is NSNull)
+        // The reference's most likely next tokens: ',' after "The", ' Paris' after "is".
+        #expect((tokens[0]["top"] as? [[String: Any]])?.first?["id"] as? Int == 29)
+        #expect((tokens[4]["top"] as? [[String: Any]])?.first?["id"] as? Int == 7042)
+        let referenceData = try Data(contentsOf: URL(fileURLWithPath: ReferencePaths.reference + "/smollm2-135m-instruct.json"))
+        let reference = try #require(try JSONSerialization.jsonObject(with: referenceData) as? [String: Any])
+        let cases = try #require(reference["logits"] as? [[String: Any]])
+        let expected = try #require(cases.first?["next_token_logprobs"] as? [Double])
+        for (t, value) in expected.enumerated() {
+            let logProb = try #require(tokens[t + 1]["logprob"] as? Double)
+            #expect(abs(logProb - value) < 0.01)
+        }
+    }
+
+    @Test func missingModelIsAClearError() throws {
+        let result = try Self.run(["generate", "--model", "/nonexistent/model.gguf", "--prompt", "hi"])
+        #expect(result.status != 0)
+        #expect(result.error.contains("no such file or directory: /nonexistent/model.gguf"))
     }
 }
