@@ -16,6 +16,10 @@ public final class KeyValueCache: @unchecked Sendable {
     let keys: FloatBuffer
     let values: FloatBuffer
     var scratch: DecodeScratch?
+    /// [B, V] logits of the last ``LlamaModel/extend(_:with:)`` call, reused between calls.
+    var logits: FloatBuffer?
+    /// Final-norm inputs and head outputs of the rows being extended, reused between calls.
+    var headInputs: FloatBuffer?, headOutputs: FloatBuffer?
 
     /// An empty cache for `batchSize` rows of up to `capacity` positions.
     public init(configuration c: LlamaConfiguration, batchSize: Int, capacity: Int) {

@@ -12,12 +12,20 @@ extension LlamaModel {
     /// none) and returns [B, V] logits of the token after each row's last new token (zeros for rows
     /// that got none). Attention for a new token at position p reads cached positions 0…p.
     public func extend(_ cache: KeyValueCache, with newTokens: [[Int]]) throws -> [Float] {
+        Array(try extendInPlace(cache, with: newTokens))
+    }
+
+    /// ``extend(_:with:)`` returning a view of the cache's own [B, V] logits buffer (valid until the
+    /// next call), so decoding loops neither allocate nor copy logits.
+    func extendInPlace(_ cache: KeyValueCache, with newTokens: [[Int]]) throws -> UnsafeBufferPointer<Float> {
         let c = configuration
         let B = cache.batchSize, V = c.vocabularySize
         precondition(newTokens.count == B, "one token list per cache row")
+        if cache.logits == nil { cache.logits = FloatBuffer(count: B * V) }
+        let logits = cache.logits!
+        logits.zero()
         let Tn = newTokens.map(\.count).max() ?? 0
-        var logits = [Float](repeating: 0, count: B * V)
-        guard Tn > 0 else { return logits }
+        guard Tn > 0 else { return UnsafeBufferPointer(logits.buffer) }
         for b in 0..<B {
             let end = cache.lengths[b] + newTokens[b].count
             if end > min(cache.capacity, c.maximumSequenceLength) {
@@ -63,16 +71,21 @@ extension LlamaModel {
         for b in 0..<B { cache.lengths[b] += newCounts[b] }
         // Final norm and head on each row's last new token only.
         let rows = (0..<B).filter { newCounts[$0] > 0 }
-        let last = FloatBuffer(count: rows.count * C), rstd = FloatBuffer(count: rows.count)
+        if cache.headInputs == nil { cache.headInputs = FloatBuffer(count: B * C) }
+        let last = cache.headInputs!
         for (j, b) in rows.enumerated() { (last.pointer + j * C).update(from: x + (b * Tn + newCounts[b] - 1) * C, count: C) }
-        RMSNorm.forward(input: last.pointer, weight: P + layout.finalNorm, output: last.pointer, reciprocalRMS: rstd.pointer,
+        RMSNorm.forward(input: last.pointer, weight: P + layout.finalNorm, output: last.pointer, reciprocalRMS: s.reciprocalRMS.pointer,
                         rows: rows.count, width: C, epsilon: c.rmsNormEpsilon)
-        let out = FloatBuffer(count: rows.count * V)
-        linear(last.pointer, weight: P + layout.outputHead, into: out.pointer, rows: rows.count, inFeatures: C, outFeatures: V)
-        logits.withUnsafeMutableBufferPointer { buffer in
-            for (j, b) in rows.enumerated() { (buffer.baseAddress! + b * V).update(from: out.pointer + j * V, count: V) }
+        if rows.count == B {
+            // Every row advanced (the usual decoding step): write straight into the logits.
+            linear(last.pointer, weight: P + layout.outputHead, into: logits.pointer, rows: B, inFeatures: C, outFeatures: V)
+        } else {
+            if cache.headOutputs == nil { cache.headOutputs = FloatBuffer(count: B * V) }
+            let out = cache.headOutputs!
+            linear(last.pointer, weight: P + layout.outputHead, into: out.pointer, rows: rows.count, inFeatures: C, outFeatures: V)
+            for (j, b) in rows.enumerated() { (logits.pointer + b * V).update(from: out.pointer + j * V, count: V) }
         }
-        return logits
+        return UnsafeBufferPointer(logits.buffer)
     }
 
     /// Copies the new rows' keys and values into the cache at their positions.
@@ -103,27 +116,39 @@ extension LlamaModel {
         let W = c.queryWidth + 2 * c.keyValueWidth, Y = c.queryWidth
         let scale = 1 / Float(HS).squareRoot()
         nonisolated(unsafe) let qkv = qkv, output = output
-        let starts = cache.lengths, capacity = cache.capacity
-        Parallel.forEach(count: cache.batchSize * NH) { task in
-            let b = task / NH, h = task % NH
-            let keys = cache.keys.pointer + cache.offset(block: l, row: b, head: h / group)
-            let values = cache.values.pointer + cache.offset(block: l, row: b, head: h / group)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: capacity) { scratch in
+        let starts = cache.lengths, capacity = cache.capacity, KVH = c.keyValueHeadCount
+        // One task per (row, KV head): each cached key/value row is loaded once for its query heads.
+        Parallel.forEach(count: cache.batchSize * KVH) { task in
+            let b = task / KVH, kvh = task % KVH
+            let keys = cache.keys.pointer + cache.offset(block: l, row: b, head: kvh)
+            let values = cache.values.pointer + cache.offset(block: l, row: b, head: kvh)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: capacity * group) { scratch in
                 let p = scratch.baseAddress!
                 for t in 0..<Tn {
-                    let out = output + (b * Tn + t) * Y + h * HS
-                    out.update(repeating: 0, count: HS)
+                    for h in (kvh * group)..<((kvh + 1) * group) {
+                        (output + (b * Tn + t) * Y + h * HS).update(repeating: 0, count: HS)
+                    }
                     guard t < newCounts[b] else { continue }
                     let position = starts[b] + t
-                    let q = qkv + (b * Tn + t) * W + h * HS
-                    var maximum = -Float.infinity
-                    for s in 0...position {
-                        let score = VectorMath.dot(q, keys + s * HS, count: HS) * scale
-                        p[s] = score
-                        maximum = max(maximum, score)
+                    let count = position + 1
+                    for g in 0..<group {
+                        let q = qkv + (b * Tn + t) * W + (kvh * group + g) * HS
+                        let scores = p + g * capacity
+                        var maximum = -Float.infinity
+                        for s in 0..<count {
+                            let score = VectorMath.dot(q, keys + s * HS, count: HS) * scale
+                            scores[s] = score
+                            maximum = max(maximum, score)
+                        }
+                        let inverse = 1 / VectorMath.expShifted(scores, shift: maximum, into: scores, count: count)
+                        for s in 0..<count { scores[s] *= inverse }
                     }
-                    let inverse = 1 / VectorMath.expShifted(p, shift: maximum, into: p, count: position + 1)
-                    for s in 0...position { VectorMath.addScaled(values + s * HS, scale: p[s] * inverse, to: out, count: HS) }
+                    for s in 0..<count {
+                        let value = values + s * HS
+                        for g in 0..<group {
+                            VectorMath.addScaled(value, scale: p[g * capacity + s], to: output + (b * Tn + t) * Y + (kvh * group + g) * HS, count: HS)
+                        }
+                    }
                 }
             }
         }

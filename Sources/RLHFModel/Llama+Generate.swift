@@ -46,11 +46,12 @@ extension LlamaModel {
             modelLogProbs: Array(repeating: [], count: B), finishReasons: Array(repeating: .length, count: B))
         var active = Array(repeating: parameters.maximumNewTokens > 0, count: B)
         let scratch = FloatBuffer(count: 2 * V * B)
-        var logits = try extend(cache, with: prompts)
+        var logits = try extendInPlace(cache, with: prompts)
         var draws = [TokenSampler.Draw](repeating: TokenSampler.Draw(token: 0, samplingLogProb: 0, modelLogProb: 0), count: B)
         while active.contains(true) {
             // Draw for every active row in parallel (each row has its own generator and scratch).
-            logits.withUnsafeBufferPointer { logitsBuffer in
+            do {
+                let logitsBuffer = logits
                 draws.withUnsafeMutableBufferPointer { drawBuffer in
                     generators.withUnsafeMutableBufferPointer { generatorBuffer in
                         nonisolated(unsafe) let logitsBase = logitsBuffer.baseAddress!, drawBase = drawBuffer.baseAddress!
@@ -87,7 +88,7 @@ extension LlamaModel {
                 }
             }
             guard active.contains(true) else { break }
-            logits = try extend(cache, with: next)
+            logits = try extendInPlace(cache, with: next)
         }
         return result
     }

@@ -23,14 +23,44 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Skip the sampling benchmarks.") var skipSampling = false
     @Flag(help: "Run only the sampling benchmarks.") var samplingOnly = false
     @Option(help: "New tokens per row in the sampling benchmark.") var newTokens: Int = 64
+    @Option(parsing: .upToNextOption, help: "Batch sizes of the sampling benchmark.") var samplingBatches: [Int] = [1, 16, 64]
+    @Option(help: "Also time tokenization of ~10 MB of text with this model's tokenizer (.gguf or HF directory).")
+    var tokenizer: String?
 
     func run() throws {
         print("threads: \(Parallel.threadCount)   BLAS: \(BLASMatrixMultiplier.shared.map { "\($0.name) (\($0.libraryPath))" } ?? "not found — portable kernel only")")
         print("")
+        if let tokenizer { try tokenizerTable(path: tokenizer) }
         if samplingOnly { return try samplingTable() }
         gemmTable()
         if !gemmOnly { try modelTable() }
         if !gemmOnly && !skipSampling { try samplingTable() }
+    }
+
+    /// Encoding throughput on ~10 MB of mixed text (JSONL-like lines with prose, code, numbers, UTF-8).
+    func tokenizerTable(path: String) throws {
+        let tokenizer: BytePairTokenizer
+        if path.hasSuffix(".gguf") {
+            guard let fromFile = try GGUFFile(path: path).tokenizer() else { throw ValidationError("\(path) has no tokenizer") }
+            tokenizer = fromFile
+        } else {
+            tokenizer = try BytePairTokenizer.load(tokenizerJSON: path + "/tokenizer.json")
+        }
+        var lines = [String]()
+        var generator = SeededGenerator(seed: 3)
+        let words = ["the", "model", "prefers", "response", "Paris", "café", "東京", "def", "return", "x**2", "🙂", "1234", "don't", "  "]
+        var size = 0
+        while size < 10_000_000 {
+            let line = #"{"prompt": ""# + (0..<40).map { _ in words[Int(generator.next() % UInt64(words.count))] }.joined(separator: " ") + #"", "chosen": "ok"}"#
+            lines.append(line)
+            size += line.utf8.count + 1
+        }
+        let text = lines.joined(separator: "\n")
+        let start = ContinuousClock.now
+        let ids = tokenizer.encode(text)
+        let seconds = (ContinuousClock.now - start).seconds
+        print("Tokenizer: \(String(format: "%.1f", Double(size) / 1e6)) MB → \(ids.count) tokens in \(String(format: "%.2f", seconds)) s (\(String(format: "%.1f", Double(size) / 1e6 / seconds)) MB/s)")
+        print("")
     }
 
     /// Batched sampling with the KV cache (temperature 1, full vocabulary, as `torch_bench.py`'s
@@ -51,7 +81,7 @@ struct BenchCommand: ParsableCommand {
         _ = try model.extend(prefillCache, with: [prompt])
         let prefill = (clock.now - start).seconds
         print("  " + pad("prompt prefill, 256 tokens", 36) + pad(String(format: "%.3f", prefill), 10) + String(format: "%.1f", 256 / prefill))
-        for batch in [1, 16, 64] {
+        for batch in samplingBatches {
             let prompts = (0..<batch).map { _ in randomTokens(16) }
             let parameters = SamplingParameters(temperature: 1, maximumNewTokens: newTokens, seed: 1)
             let begin = clock.now
