@@ -14,7 +14,7 @@ let package = Package(
     targets: [
         // MARK: - Public API
         // Float32 tensors, GEMM (BLAS loaded at run time, portable SIMD fallback), vector math, RNG.
-        .target(name: "RLHFTensor"),
+        .target(name: "RLHFTensor", dependencies: ["CRLHFKernels"]),
         // Bytes on disk: bounds-checked reader, safetensors, JSON configuration files.
         .target(name: "RLHFFormats", dependencies: ["RLHFTensor", "RLHFTokenizer"]),
         // Text <-> token ids.
@@ -32,6 +32,8 @@ let package = Package(
             path: "Sources/rlhf-cli"),
 
         // MARK: - Implementation details
+        // C kernels selected at run time by CPU features (AVX2/FMA small-batch GEMM).
+        .target(name: "CRLHFKernels"),
         // Test helpers: tolerances, finite differences, reference-data paths. Not public API.
         .target(name: "_RLHFTestSupport", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFModel"]),
 

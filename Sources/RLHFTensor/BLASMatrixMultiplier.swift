@@ -85,6 +85,11 @@ public final class BLASMatrixMultiplier: MatrixMultiplier, @unchecked Sendable {
             }
             return
         }
+        if SmallBatchGEMM.applies(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k) {
+            // Decoding-sized batches against a weight matrix: stream the weights once, no packing.
+            SmallBatchGEMM.multiply(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
         if m == 1, let sgemv {
             // c[1, N] = a[1, K] · op(B): with B stored [N, K] (transposed) that is B·a, else Bᵀ·a.
             if transposeB {

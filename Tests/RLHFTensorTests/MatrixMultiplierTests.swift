@@ -96,6 +96,30 @@ struct MatrixMultiplierTests {
         }
     }
 
+    /// The AVX2 small-batch kernel (used by the BLAS backend for decoding-sized x·Wᵀ products).
+    struct SmallBatch: MatrixMultiplier {
+        var name: String { "small-batch" }
+        func gemm(
+            transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+            b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        ) {
+            SmallBatchGEMM.multiply(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+    }
+
+    @Test("small-batch kernel vs the naive oracle", .enabled(if: SmallBatchGEMM.isAvailable),
+          arguments: [(1, 64, 8), (2, 67, 9), (3, 300, 576), (4, 129, 33), (5, 1001, 70), (16, 515, 131), (64, 96, 40)])
+    func smallBatch(_ shape: (Int, Int, Int)) {
+        let (m, n, k) = shape
+        for (alpha, beta, padding) in [(Float(1), Float(0), 0), (-0.5, 1, 3), (2, 0.25, 1)] {
+            let c = Case(m: m, n: n, k: k, transposeA: false, transposeB: true, alpha: alpha, beta: beta, padding: padding)
+            let error = Self.compare(SmallBatch(), c)
+            #expect(error < 1e-5 * Double(k).squareRoot(), "\(c.testDescription): relative error \(error)")
+        }
+        #expect(SmallBatchGEMM.applies(transposeA: false, transposeB: true, m: m, n: n, k: k))
+        #expect(!SmallBatchGEMM.applies(transposeA: false, transposeB: false, m: m, n: n, k: k))
+    }
+
     @Test func bestBackendIsReported() {
         #expect(["openblas", "blas", "accelerate", "portable"].contains(MatrixMultiply.best.name))
     }

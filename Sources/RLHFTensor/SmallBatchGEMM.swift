@@ -1,0 +1,43 @@
+import CRLHFKernels
+
+/// Packing-free GEMM for decoding-sized batches: C[M, N] = alpha·A[M, K]·B[N, K]ᵀ + beta·C with a
+/// large row-major B (a weight matrix) and few rows M. B is streamed from memory once; BLAS would
+/// re-pack it on every call, which at M ≈ 16 costs as much as the arithmetic.
+///
+/// The kernel is C with AVX2/FMA code selected at run time (`isAvailable`); elsewhere callers use
+/// their regular path.
+public enum SmallBatchGEMM {
+    /// Whether this CPU runs the kernel (x86-64 with AVX2 and FMA); `RLHF_SMALL_GEMM=off` disables it.
+    public static let isAvailable: Bool = {
+        if let setting = getenv("RLHF_SMALL_GEMM"), String(cString: setting).lowercased() == "off" { return false }
+        return rlhf_small_gemm_available() != 0
+    }()
+
+    /// Largest M the kernel is used for; beyond it packing pays off.
+    public static let maximumRows = 64
+
+    /// Whether a call with these arguments should take the small-batch path.
+    @inlinable
+    public static func applies(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int) -> Bool {
+        isAvailable && !transposeA && transposeB && m >= 1 && m <= maximumRows && n >= 64 && k >= 8
+    }
+
+    /// C = alpha·A·Bᵀ + beta·C, split by output columns over the cores.
+    public static func multiply(
+        m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        nonisolated(unsafe) let a = a, b = b, c = c
+        Parallel.forEachChunk(count: n, minimumChunk: 256) { range in
+            rlhf_small_gemm_nt(
+                Int32(m), Int32(range.lowerBound), Int32(range.upperBound), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+                beta, c, Int32(ldc))
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
