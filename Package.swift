@@ -35,7 +35,7 @@ let package = Package(
         // C kernels selected at run time by CPU features (AVX2/FMA small-batch GEMM).
         .target(name: "CRLHFKernels"),
         // Test helpers: tolerances, finite differences, reference-data paths. Not public API.
-        .target(name: "_RLHFTestSupport", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFModel"]),
+        .target(name: "_RLHFTestSupport", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFModel", "RLHFTokenizer"]),
 
         // MARK: - Tests
         .testTarget(name: "RLHFTensorTests", dependencies: ["RLHFTensor", "_RLHFTestSupport"]),

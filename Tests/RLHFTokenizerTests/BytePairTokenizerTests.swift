@@ -7,15 +7,7 @@ import _RLHFTestSupport
 /// agree on every case).
 @Suite("Byte-level BPE vs the SmolLM2 reference")
 struct BytePairTokenizerTests {
-    struct Reference: Decodable {
-        struct TokenizeCase: Decodable { let text: String; let ids: [Int] }
-        struct ChatCase: Decodable { let messages: [ChatMessage]; let rendered: String; let ids: [Int] }
-        let tokenize: [TokenizeCase]
-        let chat_template: [ChatCase]
-    }
-
-    static let reference: Reference? = try? JSONDecoder().decode(
-        Reference.self, from: Data(contentsOf: URL(fileURLWithPath: ReferencePaths.reference + "/smollm2-135m-instruct.json")))
+    static let reference: SmolLM2Reference? = try? SmolLM2Reference.load()
     static let tokenizerResult = Result { try BytePairTokenizer.load(
         tokenizerJSON: ReferencePaths.reference + "/smollm2-hf/tokenizer.json") }
     static var tokenizer: BytePairTokenizer? { try? tokenizerResult.get() }

@@ -11,23 +11,12 @@ import _RLHFTestSupport
 /// The model comes from `scripts/fetch-smollm2.sh`, which the test command runs first.
 @Suite("SmolLM2-135M-Instruct vs transformers", .serialized)
 struct SmolLM2ReferenceTests {
-    struct Reference: Decodable {
-        struct Position: Decodable { let logsumexp: Double; let top10: [[Double]] }
-        struct LogitsCase: Decodable { let text: String; let ids: [Int]; let positions: [Position]; let next_token_logprobs: [Double]; let sequence_logprob: Double }
-        struct GreedyCase: Decodable { let prompt_ids: [Int]; let new_ids: [Int] }
-        struct Gradient: Decodable { let ids: [Int]; let loss: Double; let grad_l2_norm_by_hf_name: [String: Double] }
-        let logits: [LogitsCase]
-        let greedy: [GreedyCase]
-        let gradient: Gradient
-    }
-
-    static let reference: Reference? = try? JSONDecoder().decode(
-        Reference.self, from: Data(contentsOf: URL(fileURLWithPath: ReferencePaths.reference + "/smollm2-135m-instruct.json")))
+    static let reference: SmolLM2Reference? = try? SmolLM2Reference.load()
 
     /// Loaded once for the suite (tests run one at a time).
     static let model: LlamaModel? = try? LlamaModel(gguf: GGUFFile(path: ReferencePaths.smolLM2GGUF))
 
-    static func require() throws -> (LlamaModel, Reference) {
+    static func require() throws -> (LlamaModel, SmolLM2Reference) {
         let model = try #require(Self.model, "SmolLM2 not found at \(ReferencePaths.smolLM2GGUF): run scripts/fetch-smollm2.sh")
         return (model, try #require(Self.reference))
     }
@@ -96,16 +85,8 @@ struct SmolLM2ReferenceTests {
 /// The tokenizer and chat template read from the GGUF metadata.
 @Suite("SmolLM2 tokenizer from GGUF metadata")
 struct SmolLM2TokenizerTests {
-    struct Reference: Decodable {
-        struct TokenizeCase: Decodable { let text: String; let ids: [Int] }
-        struct ChatCase: Decodable { let messages: [ChatMessage]; let rendered: String; let ids: [Int] }
-        let tokenize: [TokenizeCase]
-        let chat_template: [ChatCase]
-    }
-
     @Test func tokenizationAndChatTemplateMatch() throws {
-        let reference = try JSONDecoder().decode(
-            Reference.self, from: Data(contentsOf: URL(fileURLWithPath: ReferencePaths.reference + "/smollm2-135m-instruct.json")))
+        let reference = try SmolLM2Reference.load()
         let file = try GGUFFile(path: ReferencePaths.smolLM2GGUF)
         let tokenizer = try #require(try file.tokenizer())
         #expect(tokenizer.preTokenizer == .smollm)
