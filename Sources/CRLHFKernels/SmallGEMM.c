@@ -59,15 +59,16 @@ __attribute__((target("avx2,fma"))) void rlhf_small_gemm_nt(int M, int n0, int n
     for (; n + 4 <= n1; n += 4) {
         const float *b = B + (long)n * ldb;
         int m = 0;
-        for (; m + 3 <= M; m += 3) tile_3x4(K, alpha, A + (long)m * lda, lda, b, ldb, beta, C + (long)m * ldc + n, ldc);
-        if (M - m == 2) tile_2x4(K, alpha, A + (long)m * lda, lda, b, ldb, beta, C + (long)m * ldc + n, ldc);
+        // Blocks of 3 rows; a remainder of 4 goes as 2 + 2 rather than 3 + 1 (a 1-row block is load-bound).
+        for (; m + 3 <= M && M - m != 4; m += 3) tile_3x4(K, alpha, A + (long)m * lda, lda, b, ldb, beta, C + (long)m * ldc + n, ldc);
+        for (; M - m >= 2; m += 2) tile_2x4(K, alpha, A + (long)m * lda, lda, b, ldb, beta, C + (long)m * ldc + n, ldc);
         if (M - m == 1) tile_1x4(K, alpha, A + (long)m * lda, lda, b, ldb, beta, C + (long)m * ldc + n, ldc);
     }
     for (; n < n1; n++) {
         const float *b = B + (long)n * ldb;
         int m = 0;
         for (; m + 3 <= M; m += 3) tile_3x1(K, alpha, A + (long)m * lda, lda, b, ldb, beta, C + (long)m * ldc + n, ldc);
-        if (M - m == 2) tile_2x1(K, alpha, A + (long)m * lda, lda, b, ldb, beta, C + (long)m * ldc + n, ldc);
+        for (; M - m >= 2; m += 2) tile_2x1(K, alpha, A + (long)m * lda, lda, b, ldb, beta, C + (long)m * ldc + n, ldc);
         if (M - m == 1) tile_1x1(K, alpha, A + (long)m * lda, lda, b, ldb, beta, C + (long)m * ldc + n, ldc);
     }
 }
