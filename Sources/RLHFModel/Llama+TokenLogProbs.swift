@@ -106,9 +106,8 @@ extension LlamaModel {
         let inputs = FloatBuffer(count: chunk * C)
         let inputGradients = FloatBuffer(count: chunk * C)
         let head = parameters.pointer + layout.outputHead
-        let headEntry = configuration.tiedEmbeddings
-            ? layout.entries[0] : layout.entries.first { $0.role == .outputHead }!
-        let headGradient: UnsafeMutablePointer<Float>? = isTrainable(headEntry) ? gradients.pointer + layout.outputHead : nil
+        let headTrains = configuration.tiedEmbeddings ? trainable.tokenEmbedding : trainable.outputHead
+        let headGradient: UnsafeMutablePointer<Float>? = headTrains ? gradients.pointer + layout.outputHead : nil
         nonisolated(unsafe) let tokens = s.tokens, g = g
         s.headLogSumExp.withUnsafeBufferPointer { lseBuffer in
             active.withUnsafeBufferPointer { activeBuffer in
