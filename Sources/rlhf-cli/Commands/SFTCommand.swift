@@ -43,7 +43,7 @@ struct SFTCommand: ParsableCommand {
     @Option(help: "Model preset for a new model: \(Preset.allCases.map(\.rawValue).joined(separator: ", ")).")
     var preset: Preset = .small
 
-    @Flag(help: "Continue from the checkpoint in --output (exactly where it stopped).")
+    @Flag(help: "Continue from the checkpoint in --output: weights, optimizer moments, step and RNG come from it; the schedule follows this command's --steps / --warmup-steps (the same command resumes exactly).")
     var resume = false
 
     @Option(help: "Optimizer steps.") var steps: Int = 300
@@ -91,6 +91,7 @@ struct SFTCommand: ParsableCommand {
         var state: Checkpoint.TrainerState
         if resume {
             (model, optimizer, state) = try Checkpoint.load(from: output)
+            state.schedule = parameters.schedule
             Terminal.error("resuming \(output) at step \(state.step)\n")
         } else {
             model = LlamaModel(configuration: preset.configuration, seed: seed)
