@@ -18,6 +18,14 @@ public struct PretrainedModel {
     /// Tensor types and counts as stored (GGUF), for `rlhf inspect`.
     public let storedTensorTypes: [String: Int]
 
+    /// Bundles a model with its tokenizer and chat template.
+    public init(model: LlamaModel, tokenizer: BytePairTokenizer?, chatTemplate: ChatTemplate?, storedTensorTypes: [String: Int] = [:]) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.chatTemplate = chatTemplate
+        self.storedTensorTypes = storedTensorTypes
+    }
+
     /// Loads a GGUF file or a Hugging Face directory.
     public static func load(path: String, scalarHead: Bool = false) throws -> PretrainedModel {
         if path.hasSuffix(".gguf") {

@@ -63,6 +63,21 @@ struct SmolLM2ReferenceTests {
         }
     }
 
+    @Test("text generation: chat template, EOS, stop strings, decoded text")
+    func textGeneration() throws {
+        let (model, _) = try Self.require()
+        let file = try GGUFFile(path: ReferencePaths.smolLM2GGUF)
+        let pretrained = PretrainedModel(model: model, tokenizer: try file.tokenizer(), chatTemplate: file.chatTemplate)
+        let greedy = SamplingParameters.greedy(maximumNewTokens: 24)
+        let answer = try pretrained.generate(prompts: ["What is 2+2?"], chat: true, parameters: greedy)[0]
+        #expect(answer.text == "The answer to this classic math problem is 4.")
+        #expect(answer.finishReason == .stopToken && answer.tokens.last == 2)
+        #expect(answer.modelLogProbs.count == answer.tokens.count)
+        let cut = try pretrained.generate(prompts: ["What is 2+2?"], chat: true, parameters: greedy, stopStrings: ["classic"])[0]
+        #expect(cut.text == "The answer to this ")
+        #expect(cut.finishReason == .stopCondition)
+    }
+
     @Test("loss and every parameter's gradient norm within 1e-2 relative")
     func gradientNorms() throws {
         let (model, reference) = try Self.require()

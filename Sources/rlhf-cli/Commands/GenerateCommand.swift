@@ -27,43 +27,26 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let (loaded, tokenizer) = try modelOptions.loadWithTokenizer()
-        var text = prompt
-        var stopTokens = Set<Int>()
-        if let eos = tokenizer.endOfSequenceTokenId { stopTokens.insert(eos) }
-        if chat {
-            guard let template = loaded.chatTemplate else { throw ValidationError("the model has no recognised chat template") }
-            var messages = [ChatMessage(role: "user", content: prompt)]
-            if let system { messages.insert(ChatMessage(role: "system", content: system), at: 0) }
-            text = template.render(messages, addGenerationPrompt: true)
-            if let endOfTurn = tokenizer.specialTokens[template.endOfTurn] { stopTokens.insert(endOfTurn) }
-        }
-        let promptTokens = tokenizer.encode(text)
-        guard !promptTokens.isEmpty else { throw ValidationError("the prompt encodes to no tokens") }
-        let parameters = SamplingParameters(
-            temperature: temperature, topK: topK, topP: topP, maximumNewTokens: maxTokens, stopTokenIds: stopTokens, seed: seed)
+        let parameters = SamplingParameters(temperature: temperature, topK: topK, topP: topP, maximumNewTokens: maxTokens, seed: seed)
         var streamer = StreamingDecoder(tokenizer: tokenizer)
-        let stopStrings = stop
         let start = ContinuousClock.now
-        let result = try loaded.model.generate(
-            prompts: Array(repeating: promptTokens, count: batch), parameters: parameters,
-            stopCondition: stopStrings.isEmpty ? nil : { _, tokens in
-                let output = tokenizer.decode(tokens)
-                return stopStrings.contains { output.contains($0) }
-            },
+        let completions = try loaded.generate(
+            prompts: Array(repeating: prompt, count: batch), chat: chat, systemPrompt: system, parameters: parameters,
+            stopStrings: stop,
             onToken: { row, token in
                 guard row == 0 else { return }
                 FileHandle.standardOutput.write(Data(streamer.append(token).utf8))
             })
         print(streamer.finish())
         let seconds = (ContinuousClock.now - start).seconds
-        let generated = result.tokens.reduce(0) { $0 + $1.count }
-        for row in 1..<max(1, batch) {
+        let generated = completions.reduce(0) { $0 + $1.tokens.count }
+        for (row, completion) in completions.enumerated().dropFirst() {
             print("--- sample \(row + 1) ---")
-            print(tokenizer.decode(result.tokens[row]))
+            print(completion.text)
         }
         FileHandle.standardError.write(Data("""
-            [\(promptTokens.count) prompt tokens, \(generated) generated in \(String(format: "%.2f", seconds)) s: \
-            \(String(format: "%.1f", Double(generated) / seconds)) tokens/s; finished: \(result.finishReasons.map(\.rawValue).joined(separator: ", "))]
+            [\(completions[0].promptTokens.count) prompt tokens, \(generated) generated in \(String(format: "%.2f", seconds)) s: \
+            \(String(format: "%.1f", Double(generated) / seconds)) tokens/s; finished: \(completions.map(\.finishReason.rawValue).joined(separator: ", "))]
 
             """.utf8))
     }
