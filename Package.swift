@@ -20,7 +20,7 @@ let package = Package(
         // Text <-> token ids.
         .target(name: "RLHFTokenizer"),
         // The Llama decoder: layout tables, kernels, forward/backward, log-probs, scalar head, loading.
-        .target(name: "RLHFModel", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFTokenizer"]),
+        .target(name: "RLHFModel", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFTokenizer", "CRLHFKernels"]),
         // Optimizers, schedules, clipping, checkpoints and trainers.
         .target(name: "RLHFTraining", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFModel", "RLHFTokenizer"]),
         // Umbrella module: re-exports everything above.

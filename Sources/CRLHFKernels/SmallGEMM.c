@@ -73,9 +73,77 @@ __attribute__((target("avx2,fma"))) void rlhf_small_gemm_nt(int M, int n0, int n
     }
 }
 
+// e^x for 8 lanes: x = n·ln2 + r, degree-6 polynomial for e^r (the engine's Swift exp, in AVX2).
+__attribute__((target("avx2,fma"))) static inline __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.33654f)), _mm256_set1_ps(88.37626f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
+__attribute__((target("avx2,fma"))) void rlhf_attention_decode(int G, int HS, int count, float scale, const float *q, int qStride,
+                                                               const float *keys, const float *values, float *scores, float *out,
+                                                               int outStride) {
+    for (int g = 0; g < G; g++) {
+        const float *qg = q + (long)g * qStride;
+        float *sg = scores + (long)g * count;
+        float maximum = -3.402823466e38f;
+        for (int s = 0; s < count; s++) {
+            const float *k = keys + (long)s * HS;
+            __m256 acc = _mm256_setzero_ps();
+            for (int d = 0; d < HS; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(qg + d), _mm256_loadu_ps(k + d), acc);
+            float value = horizontal_sum(acc) * scale;
+            sg[s] = value;
+            if (value > maximum) maximum = value;
+        }
+        // Softmax in place.
+        __m256 shift = _mm256_set1_ps(maximum), total = _mm256_setzero_ps();
+        int s = 0;
+        for (; s + 8 <= count; s += 8) {
+            __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(sg + s), shift));
+            _mm256_storeu_ps(sg + s, e);
+            total = _mm256_add_ps(total, e);
+        }
+        float sum = horizontal_sum(total);
+        for (; s < count; s++) {
+            float e = _mm256_cvtss_f32(exp8(_mm256_set1_ps(sg[s] - maximum)));
+            sg[s] = e;
+            sum += e;
+        }
+        float inverse = 1.0f / sum;
+        // out[g] = Σ_s p_s · v_s, 32 dimensions at a time.
+        float *og = out + (long)g * outStride;
+        for (int d0 = 0; d0 < HS; d0 += 32) {
+            int lanes = HS - d0 >= 32 ? 4 : (HS - d0) / 8;
+            __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+            for (int t = 0; t < count; t++) {
+                __m256 p = _mm256_set1_ps(sg[t] * inverse);
+                const float *v = values + (long)t * HS + d0;
+                for (int j = 0; j < lanes; j++) acc[j] = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + 8 * j), acc[j]);
+            }
+            for (int j = 0; j < lanes; j++) _mm256_storeu_ps(og + d0 + 8 * j, acc[j]);
+        }
+    }
+}
+
 #else
 
 int rlhf_small_gemm_available(void) { return 0; }
+
+void rlhf_attention_decode(int G, int HS, int count, float scale, const float *q, int qStride, const float *keys,
+                           const float *values, float *scores, float *out, int outStride) {
+    (void)G; (void)HS; (void)count; (void)scale; (void)q; (void)qStride; (void)keys; (void)values; (void)scores;
+    (void)out; (void)outStride;  // never called: rlhf_small_gemm_available() is 0 here
+}
 
 void rlhf_small_gemm_nt(int M, int n0, int n1, int K, float alpha, const float *A, int lda, const float *B, int ldb,
                         float beta, float *C, int ldc) {

@@ -1,3 +1,4 @@
+import CRLHFKernels
 import RLHFTensor
 
 /// Incremental inference with a ``KeyValueCache``: prompt prefill and token-by-token decoding are
@@ -117,6 +118,8 @@ extension LlamaModel {
         let scale = 1 / Float(HS).squareRoot()
         nonisolated(unsafe) let qkv = qkv, output = output
         let starts = cache.lengths, capacity = cache.capacity, KVH = c.keyValueHeadCount
+        // AVX2 kernel where the CPU has it (query heads of a group are adjacent in qkv and output).
+        let useKernel = SmallBatchGEMM.isAvailable && HS % 8 == 0
         // One task per (row, KV head): each cached key/value row is loaded once for its query heads.
         Parallel.forEach(count: cache.batchSize * KVH) { task in
             let b = task / KVH, kvh = task % KVH
@@ -131,6 +134,12 @@ extension LlamaModel {
                     guard t < newCounts[b] else { continue }
                     let position = starts[b] + t
                     let count = position + 1
+                    if useKernel {
+                        rlhf_attention_decode(
+                            Int32(group), Int32(HS), Int32(count), scale, qkv + (b * Tn + t) * W + kvh * group * HS, Int32(HS),
+                            keys, values, p, output + (b * Tn + t) * Y + kvh * group * HS, Int32(HS))
+                        continue
+                    }
                     for g in 0..<group {
                         let q = qkv + (b * Tn + t) * W + (kvh * group + g) * HS
                         let scores = p + g * capacity

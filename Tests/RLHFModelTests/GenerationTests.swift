@@ -7,7 +7,7 @@ import _RLHFTestSupport
 @Suite("KV-cache decoding and sampling")
 struct GenerationTests {
     static let configuration = LlamaConfiguration(
-        vocabularySize: 29, hiddenSize: 16, intermediateSize: 24, blockCount: 2, attentionHeadCount: 4,
+        vocabularySize: 29, hiddenSize: 32, intermediateSize: 24, blockCount: 2, attentionHeadCount: 4,
         keyValueHeadCount: 2, ropeTheta: 500, maximumSequenceLength: 64)
 
     static func makeModel() -> LlamaModel {

@@ -13,3 +13,13 @@ void rlhf_small_gemm_nt(int M, int n0, int n1, int K, float alpha, const float *
                         const float *B, int ldb, float beta, float *C, int ldc);
 
 #endif
+
+#ifndef CRLHF_ATTENTION_DECODE
+#define CRLHF_ATTENTION_DECODE
+/// Attention of G query heads sharing one key/value head over `count` cached positions:
+/// out[g] = softmax(scale · q[g] · keysᵀ) · values, with q rows `qStride` apart, keys and values
+/// [count, HS] contiguous, out rows `outStride` apart (overwritten), `scores` scratch of G·count.
+/// HS must be a multiple of 8. Requires rlhf_small_gemm_available().
+void rlhf_attention_decode(int G, int HS, int count, float scale, const float *q, int qStride,
+                           const float *keys, const float *values, float *scores, float *out, int outStride);
+#endif
