@@ -1,5 +1,3 @@
-import Foundation
-
 /// Errors building a tokenizer from files or metadata.
 public struct TokenizerError: Error, CustomStringConvertible, Equatable {
     public let reason: String
@@ -10,10 +8,14 @@ public struct TokenizerError: Error, CustomStringConvertible, Equatable {
 /// Byte-level BPE (GPT-2 style: SmolLM2, Qwen, Llama 3), built from GGUF metadata or a Hugging Face
 /// `tokenizer.json`, reproducing their ids exactly.
 ///
-/// Encoding: special tokens (e.g. `<|im_start|>`) are matched whole first; the rest is split by the
-/// ``PreTokenizer``; each piece's UTF-8 bytes become byte-level symbols, which are merged pair by
-/// pair in merge-rank order. Decoding maps symbols back to bytes and decodes UTF-8 once at the end.
-public final class BytePairTokenizer: Tokenizer, @unchecked Sendable {
+/// Encoding: special tokens (e.g. `<|im_start|>`) are matched whole first (leftmost, longest);
+/// the rest is split by the ``PreTokenizer``; each piece's UTF-8 bytes become byte-level symbols,
+/// which are merged pair by pair, lowest merge rank first (leftmost among equal ranks). Decoding
+/// maps symbols back to bytes and decodes UTF-8 once at the end.
+///
+/// Immutable and `Sendable`: one instance can encode on several threads at once (each `encode`
+/// call keeps its own piece cache).
+public final class BytePairTokenizer: Tokenizer, Sendable {
     public let vocabularySize: Int
     public let beginningOfSequenceTokenId: Int?
     public let endOfSequenceTokenId: Int?
@@ -21,30 +23,41 @@ public final class BytePairTokenizer: Tokenizer, @unchecked Sendable {
     /// Stands for bytes the vocabulary has no symbol for (dropped when nil).
     public let unknownTokenId: Int?
     public let preTokenizer: PreTokenizer
+    /// Whether a piece that is itself a vocabulary token is taken whole, without running the
+    /// merges (Hugging Face's `ignore_merges`; Llama 3 sets it).
+    public let ignoresMerges: Bool
+    /// Whether ordinary text is put in Unicode normalization form C first (a `NFC` normalizer).
+    public let normalizesNFC: Bool
     /// Token strings by id (byte-level encoded, e.g. "Ġthe").
     public let tokens: [String]
     /// Special tokens matched whole in input text: content → id.
     public let specialTokens: [String: Int]
 
-    /// Rank of merging (left id, right id) and the id it produces.
-    private let merges: [UInt64: (rank: Int32, result: Int32)]
-    /// Token id of each single byte's symbol.
+    /// (left id, right id) → rank << 32 | merged id.
+    private let merges: PairTable
+    /// Token id of each single byte's symbol (−1: none).
     private let byteTokens: [Int32]
     /// Bytes of each token (nil for special tokens, which decode to their text).
     private let tokenBytes: [[UInt8]?]
+    /// Byte strings of the ordinary tokens → id (for `ignoresMerges`).
+    private let vocabularyByBytes: ByteStringMap
     private let specialIds: Set<Int>
-    private let specialByteStrings: [(bytes: [UInt8], id: Int)]
-    private let specialFirstBytes: Set<UInt8>
-    private let cache = PieceCache()
+    /// Special tokens' UTF-8, longest first, grouped by first byte.
+    private let specialsByFirstByte: [[(bytes: [UInt8], id: Int)]]
 
     /// Builds a tokenizer from its parts (as GGUF metadata lists them).
     /// - Parameters:
     ///   - tokens: byte-level token strings indexed by id.
     ///   - merges: merge pairs in priority order (first = applied first).
     ///   - specialTokens: content → id of tokens matched whole in input.
+    ///   - ignoreMerges: take a piece that is a whole token directly; nil: only for `.llama3`
+    ///     (as llama.cpp does).
+    /// - Throws: ``TokenizerError`` when a merge names tokens that are not in the vocabulary, or
+    ///   the vocabulary has no byte-level symbols.
     public init(
         tokens: [String], merges: [(String, String)], specialTokens: [String: Int], preTokenizer: PreTokenizer,
-        beginningOfSequenceTokenId: Int?, endOfSequenceTokenId: Int?, paddingTokenId: Int?, unknownTokenId: Int? = nil
+        beginningOfSequenceTokenId: Int?, endOfSequenceTokenId: Int?, paddingTokenId: Int?, unknownTokenId: Int? = nil,
+        ignoreMerges: Bool? = nil, normalizeNFC: Bool = false
     ) throws {
         self.unknownTokenId = unknownTokenId
         self.tokens = tokens
@@ -54,6 +67,11 @@ public final class BytePairTokenizer: Tokenizer, @unchecked Sendable {
         self.beginningOfSequenceTokenId = beginningOfSequenceTokenId
         self.endOfSequenceTokenId = endOfSequenceTokenId
         self.paddingTokenId = paddingTokenId
+        ignoresMerges = ignoreMerges ?? (preTokenizer == .llama3)
+        normalizesNFC = normalizeNFC
+        for (content, id) in specialTokens where !(0..<tokens.count).contains(id) {
+            throw TokenizerError("special token \(content.debugDescription) has id \(id), outside the vocabulary of \(tokens.count)")
+        }
         var idByToken = [String: Int32](minimumCapacity: tokens.count)
         for (id, token) in tokens.enumerated() where idByToken[token] == nil { idByToken[token] = Int32(id) }
         // Some vocabularies lack a few raw-byte symbols; such bytes become `unknownTokenId` (or are dropped).
@@ -61,124 +79,337 @@ public final class BytePairTokenizer: Tokenizer, @unchecked Sendable {
         for byte in 0..<256 { byteTokens[byte] = idByToken[String(ByteLevel.scalar(for: UInt8(byte)))] ?? -1 }
         guard byteTokens.contains(where: { $0 >= 0 }) else { throw TokenizerError("the vocabulary has no byte-level symbols") }
         self.byteTokens = byteTokens
-        var mergeTable = [UInt64: (rank: Int32, result: Int32)](minimumCapacity: merges.count)
+        var mergeTable = PairTable(minimumCapacity: merges.count)
         for (rank, (left, right)) in merges.enumerated() {
             guard let l = idByToken[left], let r = idByToken[right], let result = idByToken[left + right] else {
                 throw TokenizerError("merge #\(rank) '\(left) \(right)' refers to tokens that are not in the vocabulary")
             }
-            let key = UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))
-            if mergeTable[key] == nil { mergeTable[key] = (Int32(rank), result) }
+            mergeTable.insertIfAbsent(PairTable.key(l, r), UInt64(rank) << 32 | UInt64(UInt32(result)))
         }
         self.merges = mergeTable
         specialIds = Set(specialTokens.values)
-        tokenBytes = tokens.enumerated().map { id, token in
+        let tokenBytes = tokens.enumerated().map { id, token in
             specialTokens[token] == id ? nil : ByteLevel.bytes(of: token)
         }
-        specialByteStrings = specialTokens.map { (Array($0.key.utf8), $0.value) }
-            .filter { !$0.0.isEmpty }
-            .sorted { $0.0.count > $1.0.count }
-        specialFirstBytes = Set(specialByteStrings.compactMap(\.bytes.first))
+        self.tokenBytes = tokenBytes
+        var vocabulary = ByteStringMap(minimumCapacity: ignoresMerges ? tokens.count : 0)
+        if ignoresMerges {
+            for (id, bytes) in tokenBytes.enumerated() {
+                guard let bytes, !bytes.isEmpty else { continue }
+                bytes.withUnsafeBufferPointer { bytes in
+                    let hash = ByteStringMap.hash(bytes)
+                    if vocabulary.find(bytes, hash: hash) == nil { vocabulary.insert(bytes, hash: hash, payload: UInt64(id)) }
+                }
+            }
+        }
+        vocabularyByBytes = vocabulary
+        var groups = [[(bytes: [UInt8], id: Int)]](repeating: [], count: 256)
+        for (content, id) in specialTokens {
+            let bytes = Array(content.utf8)
+            guard let first = bytes.first else { continue }
+            groups[Int(first)].append((bytes, id))
+        }
+        specialsByFirstByte = groups.map { $0.sorted { $0.bytes.count > $1.bytes.count } }
     }
 
     // MARK: - Encoding
 
     public func encode(_ text: String) -> [Int] {
         var output = [Int]()
-        output.reserveCapacity(text.utf8.count / 3)
-        let utf8 = Array(text.utf8)
-        var position = 0
-        var segmentBytes = 0
-        // Find special tokens on the UTF-8 bytes; encode the text between them.
-        func flush(upTo end: Int) {
-            guard end > segmentBytes else { return }
-            let segment = String(decoding: utf8[segmentBytes..<end], as: UTF8.self)
-            encodeOrdinary(segment, into: &output)
-        }
-        while position < utf8.count {
-            if specialFirstBytes.contains(utf8[position]) {
-                if let match = specialByteStrings.first(where: { candidate in
-                    candidate.bytes.count <= utf8.count - position
-                        && utf8[position..<(position + candidate.bytes.count)].elementsEqual(candidate.bytes)
-                }) {
-                    flush(upTo: position)
-                    output.append(match.id)
-                    position += match.bytes.count
-                    segmentBytes = position
-                    continue
+        var text = text
+        text.withUTF8 { utf8 in
+            output.reserveCapacity(utf8.count / 3 + 1)
+            var scratch = EncodeScratch(textLength: utf8.count)
+            var segmentStart = 0
+            var position = 0
+            if !specialTokens.isEmpty {
+                // Special tokens, found on the UTF-8 bytes; the text between them is ordinary.
+                while position < utf8.count {
+                    let candidates = specialsByFirstByte[Int(utf8[position])]
+                    if !candidates.isEmpty, let match = candidates.first(where: { candidate in
+                        candidate.bytes.count <= utf8.count - position
+                            && candidate.bytes.withUnsafeBufferPointer { bytes in
+                                var k = 1
+                                while k < bytes.count && bytes[k] == utf8[position + k] { k += 1 }
+                                return k == bytes.count
+                            }
+                    }) {
+                        if segmentStart < position {
+                            encodeOrdinary(UnsafeBufferPointer(rebasing: utf8[segmentStart..<position]), &scratch, into: &output)
+                        }
+                        output.append(match.id)
+                        position += match.bytes.count
+                        segmentStart = position
+                        continue
+                    }
+                    position += 1
                 }
             }
-            position += 1
+            if segmentStart < utf8.count {
+                encodeOrdinary(UnsafeBufferPointer(rebasing: utf8[segmentStart...]), &scratch, into: &output)
+            }
         }
-        flush(upTo: utf8.count)
         return output
     }
 
-    /// Pre-tokenizes and BPE-encodes text that contains no special tokens.
-    private func encodeOrdinary(_ text: String, into output: inout [Int]) {
-        let scalars = Array(text.unicodeScalars)
-        var pieceScalars = String.UnicodeScalarView()
-        for range in preTokenizer.split(scalars) {
-            pieceScalars.removeAll(keepingCapacity: true)
-            pieceScalars.append(contentsOf: scalars[range])
-            let piece = String(pieceScalars)
-            if let cached = cache.lookup(piece) {
-                output.append(contentsOf: cached)
-                continue
-            }
-            let ids = mergePiece(Array(piece.utf8))
-            cache.store(piece, ids)
-            output.append(contentsOf: ids)
+    /// Pre-tokenizes and BPE-encodes UTF-8 text that contains no special tokens.
+    private func encodeOrdinary(_ utf8: UnsafeBufferPointer<UInt8>, _ scratch: inout EncodeScratch, into output: inout [Int]) {
+        if normalizesNFC {
+            var normalized = normalizedNFC(String(decoding: utf8, as: UTF8.self))
+            normalized.withUTF8 { encodeSplit($0, &scratch, into: &output) }
+        } else {
+            encodeSplit(utf8, &scratch, into: &output)
         }
     }
 
-    /// BPE on one piece: start from byte symbols, repeatedly merge the adjacent pair of lowest rank.
-    private func mergePiece(_ bytes: [UInt8]) -> [Int] {
-        var symbols = bytes.map { byteTokens[Int($0)] }
-        while symbols.count > 1 {  // unknown bytes (-1) never merge: no merge key contains -1
-            var bestRank = Int32.max, bestIndex = -1, bestResult: Int32 = 0
-            for i in 0..<(symbols.count - 1) {
-                let key = UInt64(UInt32(symbols[i])) << 32 | UInt64(UInt32(symbols[i + 1]))
-                if let merge = merges[key], merge.rank < bestRank {
-                    bestRank = merge.rank
-                    bestIndex = i
-                    bestResult = merge.result
-                }
-            }
-            guard bestIndex >= 0 else { break }
-            symbols[bestIndex] = bestResult
-            symbols.remove(at: bestIndex + 1)
+    private func encodeSplit(_ utf8: UnsafeBufferPointer<UInt8>, _ scratch: inout EncodeScratch, into output: inout [Int]) {
+        scratch.text.assign(utf8: utf8)
+        scratch.ends.removeAll(keepingCapacity: true)
+        preTokenizer.split(scratch.text, into: &scratch.ends)
+        let offsets = scratch.text.offsets
+        var start = 0
+        for end in scratch.ends {
+            let piece = UnsafeBufferPointer(rebasing: utf8[Int(offsets[start])..<Int(offsets[Int(end)])])
+            start = Int(end)
+            encodePiece(piece, &scratch, into: &output)
         }
-        return symbols.compactMap { $0 >= 0 ? Int($0) : unknownTokenId }
+    }
+
+    /// Longest piece kept in the per-call cache.
+    static let cachedPieceLength = 64
+
+    /// BPE-encodes one pre-tokenized piece, through the cache when it is short.
+    @inline(__always)
+    private func encodePiece(_ piece: UnsafeBufferPointer<UInt8>, _ scratch: inout EncodeScratch, into output: inout [Int]) {
+        if piece.count == 1 {
+            let id = byteTokens[Int(piece[0])]
+            if id >= 0 { output.append(Int(id)) } else if let unknownTokenId { output.append(unknownTokenId) }
+            return
+        }
+        guard piece.count <= Self.cachedPieceLength else {
+            mergePiece(piece, &scratch, into: &output)
+            return
+        }
+        let hash = ByteStringMap.hash(piece)
+        if let payload = scratch.cache.find(piece, hash: hash) {
+            let start = Int(payload >> 8), count = Int(payload & 0xFF)
+            scratch.cachedIds.withUnsafeBufferPointer { ids in
+                for k in start..<(start + count) { output.append(Int(ids[k])) }
+            }
+            return
+        }
+        let before = output.count
+        mergePiece(piece, &scratch, into: &output)
+        if scratch.cache.count >= EncodeScratch.maximumCacheEntries {
+            scratch.cache.removeAll()
+            scratch.cachedIds.removeAll(keepingCapacity: true)
+        }
+        let start = scratch.cachedIds.count
+        for k in before..<output.count { scratch.cachedIds.append(Int32(output[k])) }
+        scratch.cache.insert(piece, hash: hash, payload: UInt64(start) << 8 | UInt64(output.count - before))
+    }
+
+    /// Pieces longer than this merge with a heap (O(n log n)) instead of rescanning (O(n²)).
+    static let heapThreshold = 48
+
+    /// BPE on one piece: start from byte symbols, repeatedly merge the adjacent pair of lowest
+    /// rank (the leftmost of equal ranks).
+    private func mergePiece(_ piece: UnsafeBufferPointer<UInt8>, _ scratch: inout EncodeScratch, into output: inout [Int]) {
+        if ignoresMerges {
+            if let id = vocabularyByBytes.find(piece, hash: ByteStringMap.hash(piece)) {
+                output.append(Int(id))
+                return
+            }
+        }
+        if piece.count > Self.heapThreshold {
+            mergeWithHeap(piece, &scratch, into: &output)
+        } else {
+            mergeByScanning(piece, &scratch, into: &output)
+        }
+    }
+
+    /// The merges for short pieces: rescan the pair ranks for the lowest after each merge.
+    private func mergeByScanning(_ piece: UnsafeBufferPointer<UInt8>, _ scratch: inout EncodeScratch, into output: inout [Int]) {
+        guard piece.count > 1 else {
+            if let byte = piece.first { emit(byteTokens[Int(byte)], into: &output) }
+            return
+        }
+        scratch.symbols.removeAll(keepingCapacity: true)
+        scratch.pairs.removeAll(keepingCapacity: true)
+        for byte in piece { scratch.symbols.append(byteTokens[Int(byte)]) }
+        // pairs[i]: rank << 32 | result of merging symbols i and i + 1 (UInt64.max: none).
+        // Unknown bytes (−1) never merge: no merge key contains −1.
+        for i in 0..<(piece.count - 1) { scratch.pairs.append(merges.value(PairTable.key(scratch.symbols[i], scratch.symbols[i + 1]))) }
+        scratch.symbols.withUnsafeMutableBufferPointer { symbols in
+            scratch.pairs.withUnsafeMutableBufferPointer { pairs in
+                var n = symbols.count
+                while n > 1 {
+                    var best = UInt64.max, bestIndex = -1
+                    for i in 0..<(n - 1) where pairs[i] < best {
+                        best = pairs[i]
+                        bestIndex = i
+                    }
+                    if bestIndex < 0 { break }
+                    symbols[bestIndex] = Int32(truncatingIfNeeded: best)
+                    // Drop symbol bestIndex + 1 and pair bestIndex + 1: shift the rest left.
+                    var k = bestIndex + 1
+                    while k < n - 1 {
+                        symbols[k] = symbols[k + 1]
+                        if k < n - 2 { pairs[k] = pairs[k + 1] }
+                        k += 1
+                    }
+                    n -= 1
+                    if bestIndex > 0 { pairs[bestIndex - 1] = merges.value(PairTable.key(symbols[bestIndex - 1], symbols[bestIndex])) }
+                    if bestIndex < n - 1 { pairs[bestIndex] = merges.value(PairTable.key(symbols[bestIndex], symbols[bestIndex + 1])) }
+                }
+                for i in 0..<n { emit(symbols[i], into: &output) }
+            }
+        }
+    }
+
+    @inline(__always) private func emit(_ symbol: Int32, into output: inout [Int]) {
+        if symbol >= 0 { output.append(Int(symbol)) } else if let unknownTokenId { output.append(unknownTokenId) }
+    }
+
+    /// The same merges for long pieces: a doubly linked list of symbols and a min-heap of
+    /// (rank, position) candidates, stale ones skipped when popped.
+    private func mergeWithHeap(_ piece: UnsafeBufferPointer<UInt8>, _ scratch: inout EncodeScratch, into output: inout [Int]) {
+        let n = piece.count
+        guard n > 1 else {
+            if let byte = piece.first { emit(byteTokens[Int(byte)], into: &output) }
+            return
+        }
+        var symbols = piece.map { byteTokens[Int($0)] }
+        var next = Array(1...n)  // n: none
+        var previous = Array(-1..<(n - 1))  // −1: none
+        var heap = MinHeap()
+        @inline(__always) func candidate(_ i: Int) {
+            let j = next[i]
+            guard j < n else { return }
+            let value = merges.value(PairTable.key(symbols[i], symbols[j]))
+            if value != UInt64.max { heap.push((value >> 32) << 32 | UInt64(i)) }
+        }
+        for i in 0..<(n - 1) { candidate(i) }
+        while let top = heap.pop() {
+            let i = Int(top & 0xFFFF_FFFF), rank = top >> 32
+            let j = next[i]
+            guard symbols[i] != Int32.min, j < n else { continue }  // removed, or no right neighbour
+            let value = merges.value(PairTable.key(symbols[i], symbols[j]))
+            guard value != UInt64.max, value >> 32 == rank else { continue }  // stale
+            symbols[i] = Int32(truncatingIfNeeded: value)
+            symbols[j] = Int32.min
+            next[i] = next[j]
+            if next[j] < n { previous[next[j]] = i }
+            if previous[i] >= 0 { candidate(previous[i]) }
+            candidate(i)
+        }
+        var i = 0
+        while i < n {
+            emit(symbols[i], into: &output)
+            i = next[i]
+        }
+    }
+
+    /// Runs the merges of `bytes` as one piece with the given algorithm (for tests).
+    func mergeForTesting(_ bytes: [UInt8], heap: Bool) -> [Int] {
+        var scratch = EncodeScratch(textLength: 0)
+        var output = [Int]()
+        bytes.withUnsafeBufferPointer { piece in
+            if heap { mergeWithHeap(piece, &scratch, into: &output) } else { mergeByScanning(piece, &scratch, into: &output) }
+        }
+        return output
     }
 
     // MARK: - Decoding
 
     public func decode(_ tokens: [Int], skipSpecialTokens: Bool) -> String {
         var bytes = [UInt8]()
+        bytes.reserveCapacity(tokens.count * 4)
         for token in tokens { append(token, to: &bytes, skipSpecialTokens: skipSpecialTokens) }
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Appends the bytes of `token` (its text for special tokens unless skipped).
+    /// Appends the bytes of `token` (its text for special tokens unless skipped; nothing for ids
+    /// outside the vocabulary).
     func append(_ token: Int, to bytes: inout [UInt8], skipSpecialTokens: Bool) {
         guard token >= 0 && token < tokenBytes.count else { return }
         if let tokenBytes = tokenBytes[token] {
             bytes.append(contentsOf: tokenBytes)
         } else if !skipSpecialTokens {
-            bytes.append(contentsOf: Array(tokens[token].utf8))
+            bytes.append(contentsOf: tokens[token].utf8)
         }
+    }
+
+    /// The bytes `token` stands for (a special token's text), or nil outside the vocabulary.
+    public func bytes(of token: Int) -> [UInt8]? {
+        guard token >= 0 && token < tokenBytes.count else { return nil }
+        return tokenBytes[token] ?? Array(tokens[token].utf8)
     }
 
     /// Whether `token` is a special (control) token.
     public func isSpecial(_ token: Int) -> Bool { specialIds.contains(token) }
 
-    /// The id of a token string, if it is in the vocabulary.
-    public func id(of token: String) -> Int? { tokens.firstIndex(of: token) }
+    /// The id of a token string (byte-level encoded, or a special token's text), if it is in the vocabulary.
+    public func id(of token: String) -> Int? {
+        if let id = specialTokens[token] { return id }
+        return tokens.indices.first { tokens[$0].unicodeScalars.elementsEqual(token.unicodeScalars) }
+    }
+}
+
+/// Buffers reused across the pieces of one `encode` call, and its piece cache.
+struct EncodeScratch {
+    static let maximumCacheEntries = 1 << 18
+    var text = ClassifiedText()
+    var ends: [Int32] = []
+    var symbols: [Int32] = []
+    var pairs: [UInt64] = []
+    /// Piece bytes → (start in `cachedIds`) << 8 | count.
+    var cache: ByteStringMap
+    var cachedIds: [Int32] = []
+
+    init(textLength: Int) {
+        cache = ByteStringMap(minimumCapacity: min(max(textLength / 64, 16), 1 << 14))
+    }
+}
+
+/// A binary min-heap of packed (rank, position) keys.
+struct MinHeap {
+    private var items: [UInt64] = []
+
+    mutating func push(_ item: UInt64) {
+        items.append(item)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard items[parent] > items[i] else { break }
+            items.swapAt(parent, i)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> UInt64? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var smallest = i
+                if l < items.count && items[l] < items[smallest] { smallest = l }
+                if r < items.count && items[r] < items[smallest] { smallest = r }
+                if smallest == i { break }
+                items.swapAt(i, smallest)
+                i = smallest
+            }
+        }
+        return top
+    }
 }
 
 /// Decodes a stream of tokens into text, emitting only complete UTF-8 characters (a character
 /// split across tokens appears once its last byte arrives).
-public struct StreamingDecoder {
+public struct StreamingDecoder: Sendable {
     let tokenizer: BytePairTokenizer
     let skipSpecialTokens: Bool
     var pending: [UInt8] = []
@@ -191,7 +422,7 @@ public struct StreamingDecoder {
     /// The text that `token` completes (possibly empty).
     public mutating func append(_ token: Int) -> String {
         tokenizer.append(token, to: &pending, skipSpecialTokens: skipSpecialTokens)
-        // Emit everything up to the last complete UTF-8 sequence.
+        // Emit everything up to the start of a trailing incomplete UTF-8 sequence.
         var end = pending.count
         var back = 0
         while back < 4 && end - back - 1 >= 0 {
@@ -210,60 +441,5 @@ public struct StreamingDecoder {
     public mutating func finish() -> String {
         defer { pending.removeAll() }
         return String(decoding: pending, as: UTF8.self)
-    }
-}
-
-/// The GPT-2 byte ↔ printable-character table (`bytes_to_unicode`): bytes 33–126, 161–172 and
-/// 174–255 stand for themselves; the other 68 bytes map to U+0100 onwards in byte order.
-enum ByteLevel {
-    static let table: [Unicode.Scalar] = {
-        var result = [Unicode.Scalar](repeating: " ", count: 256)
-        var next: UInt32 = 256
-        for byte in 0..<256 {
-            if (33...126).contains(byte) || (161...172).contains(byte) || (174...255).contains(byte) {
-                result[byte] = Unicode.Scalar(UInt32(byte))!
-            } else {
-                result[byte] = Unicode.Scalar(next)!
-                next += 1
-            }
-        }
-        return result
-    }()
-
-    static let inverse: [UInt32: UInt8] = {
-        var map = [UInt32: UInt8]()
-        for (byte, scalar) in table.enumerated() { map[scalar.value] = UInt8(byte) }
-        return map
-    }()
-
-    static func scalar(for byte: UInt8) -> Unicode.Scalar { table[Int(byte)] }
-
-    /// The bytes a byte-level token string stands for (characters outside the table are taken as
-    /// their own UTF-8, as added tokens are).
-    static func bytes(of token: String) -> [UInt8] {
-        var result = [UInt8]()
-        for scalar in token.unicodeScalars {
-            if let byte = inverse[scalar.value] { result.append(byte) } else { result.append(contentsOf: Array(String(scalar).utf8)) }
-        }
-        return result
-    }
-}
-
-/// A thread-safe cache of encoded pieces.
-final class PieceCache: @unchecked Sendable {
-    private var storage = [String: [Int]]()
-    private let lock = NSLock()
-
-    func lookup(_ piece: String) -> [Int]? {
-        lock.lock()
-        defer { lock.unlock() }
-        return storage[piece]
-    }
-
-    func store(_ piece: String, _ ids: [Int]) {
-        lock.lock()
-        defer { lock.unlock() }
-        if storage.count > 200_000 { storage.removeAll(keepingCapacity: true) }
-        storage[piece] = ids
     }
 }

@@ -34,6 +34,7 @@ extension GGUFFile {
         switch self["tokenizer.ggml.pre"]?.string ?? "default" {
         case "smollm": preTokenizer = .smollm
         case "llama-bpe", "llama3", "llama-v3": preTokenizer = .llama3
+        case "qwen2": preTokenizer = .qwen2
         default: preTokenizer = .gpt2
         }
         func id(_ key: String) -> Int? { self["tokenizer.ggml." + key]?.integer }
