@@ -108,7 +108,8 @@ struct MatrixMultiplierTests {
     }
 
     @Test("small-batch kernel vs the naive oracle", .enabled(if: SmallBatchGEMM.isAvailable),
-          arguments: [(1, 64, 8), (2, 67, 9), (3, 300, 576), (4, 129, 33), (5, 1001, 70), (16, 515, 131), (64, 96, 40)])
+          arguments: [(1, 64, 8), (2, 67, 9), (3, 300, 576), (4, 129, 33), (5, 1001, 70), (6, 70, 17), (8, 203, 64), (10, 97, 24),
+                     (11, 130, 41), (12, 77, 8), (16, 515, 131), (32, 260, 576), (64, 96, 40)])
     func smallBatch(_ shape: (Int, Int, Int)) {
         let (m, n, k) = shape
         for (alpha, beta, padding) in [(Float(1), Float(0), 0), (-0.5, 1, 3), (2, 0.25, 1)] {
