@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "RLHFTensorTests", dependencies: ["RLHFTensor", "_RLHFTestSupport"]),
         .testTarget(name: "RLHFFormatsTests", dependencies: ["RLHFFormats", "RLHFTokenizer", "_RLHFTestSupport"]),
         .testTarget(name: "RLHFTokenizerTests", dependencies: ["RLHFTokenizer", "_RLHFTestSupport"]),
-        .testTarget(name: "RLHFModelTests", dependencies: ["RLHFModel", "_RLHFTestSupport"]),
+        .testTarget(name: "RLHFModelTests", dependencies: ["RLHFModel", "CRLHFKernels", "_RLHFTestSupport"]),
         .testTarget(name: "RLHFTrainingTests", dependencies: ["RLHFTraining", "_RLHFTestSupport"]),
         .testTarget(name: "ReferenceTests", dependencies: ["RLHFModel", "RLHFTraining", "RLHFTokenizer", "_RLHFTestSupport"]),
         // Runs the built `rlhf` executable end to end.
