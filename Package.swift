@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "swift-rlhf",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "RLHF", targets: ["RLHF"]),
         .executable(name: "rlhf", targets: ["rlhf"]),

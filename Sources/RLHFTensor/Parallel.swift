@@ -7,6 +7,11 @@ import Darwin
 #endif
 
 /// Coarse-grained data parallelism over the machine's cores.
+///
+/// Work goes to a pool of persistent threads (``WorkerPool``: the caller plus `threadCount − 1`
+/// workers that spin briefly between jobs, so short back-to-back regions start at once); when the
+/// pool is already busy (a region started inside another, or from a second thread) the region runs
+/// on `DispatchQueue.concurrentPerform` instead.
 public enum Parallel {
     /// Number of worker threads used by ``forEachChunk(count:minimumChunk:_:)``.
     /// Defaults to the number of active processors; `RLHF_THREADS` overrides it.
@@ -16,6 +21,19 @@ public enum Parallel {
         }
         return max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     }()
+
+    /// The persistent workers (none on one thread; `RLHF_WORKER_POOL=off` disables them).
+    static let pool: WorkerPool? = {
+        if let setting = getenv("RLHF_WORKER_POOL"), String(cString: setting).lowercased() == "off" { return nil }
+        return threadCount > 1 ? WorkerPool(workerCount: threadCount - 1) : nil
+    }()
+
+    /// Runs `body(i)` for `i` in `0..<count` in parallel: on the pool when it is free, else dispatch.
+    @usableFromInline
+    static func run(count: Int, _ body: @Sendable (Int) -> Void) {
+        if let pool, pool.run(count: count, body) { return }
+        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    }
 
     /// Splits `0..<count` into at most ``threadCount`` contiguous ranges of at least `minimumChunk`
     /// items and runs `body` on each range, in parallel when there is more than one.
@@ -29,7 +47,7 @@ public enum Parallel {
             body(0..<count)
             return
         }
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        run(count: chunks) { chunk in
             let start = count * chunk / chunks
             let end = count * (chunk + 1) / chunks
             body(start..<end)
@@ -45,6 +63,6 @@ public enum Parallel {
             for index in 0..<count { body(index) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        run(count: count, body)
     }
 }

@@ -23,3 +23,15 @@ void rlhf_small_gemm_nt(int M, int n0, int n1, int K, float alpha, const float *
 void rlhf_attention_decode(int G, int HS, int count, float scale, const float *q, int qStride,
                            const float *keys, const float *values, float *scores, float *out, int outStride);
 #endif
+
+#ifndef CRLHF_CPU_RELAX
+#define CRLHF_CPU_RELAX
+/// A spin-wait hint (x86 `pause`, ARM `yield`): lets the core idle briefly while a thread polls.
+static inline void rlhf_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield");
+#endif
+}
+#endif
