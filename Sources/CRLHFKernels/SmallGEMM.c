@@ -62,6 +62,36 @@ TILE(1, 4, 1) TILE(2, 4, 1) TILE(3, 4, 1)
 TILE(1, 4, 2) TILE(2, 4, 2) TILE(3, 4, 2)
 TILE(1, 4, 4) TILE(2, 4, 4) TILE(3, 4, 4)
 
+// 4 rows of A times 3 rows of B: also 12 accumulators, but the 3 weight vectors stay in registers
+// and each input vector is loaded once for 3 FMAs (3 + 1 + 12 = 16 registers). Used when M is a
+// multiple of 4, so that no 2-row blocks (8 accumulators: too few to hide the FMA latency) remain.
+#define TILE43(PF)                                                                                     \
+    __attribute__((target("avx2,fma"))) static void tile_4x3_##PF(                                   \
+        int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc, \
+        const float *pf, long pfStride) {                                                             \
+        __m256 acc[4][3];                                                                             \
+        for (int i = 0; i < 4; i++)                                                                   \
+            for (int j = 0; j < 3; j++) acc[i][j] = _mm256_setzero_ps();                              \
+        int k = 0;                                                                                    \
+        for (; k + 8 <= K; k += 8) {                                                                  \
+            for (int r = 0; r < PF; r++) _mm_prefetch((const char *)(pf + r * pfStride + k), _MM_HINT_T0); \
+            __m256 w[3];                                                                              \
+            for (int j = 0; j < 3; j++) w[j] = _mm256_loadu_ps(B + (long)j * ldb + k);                \
+            for (int i = 0; i < 4; i++) {                                                             \
+                __m256 x = _mm256_loadu_ps(A + (long)i * lda + k);                                    \
+                for (int j = 0; j < 3; j++) acc[i][j] = _mm256_fmadd_ps(x, w[j], acc[i][j]);          \
+            }                                                                                         \
+        }                                                                                             \
+        for (int i = 0; i < 4; i++)                                                                   \
+            for (int j = 0; j < 3; j++) {                                                             \
+                float sum = horizontal_sum(acc[i][j]);                                                \
+                for (int r = k; r < K; r++) sum += A[(long)i * lda + r] * B[(long)j * ldb + r];       \
+                store(C + (long)i * ldc + j, sum, alpha, beta);                                       \
+            }                                                                                         \
+    }
+
+TILE43(0) TILE43(1) TILE43(2) TILE43(3)
+
 typedef void (*Tile)(int, float, const float *, int, const float *, int, float, float *, int, const float *, long);
 
 // [rows of B prefetched per call: 0, 1, 2, 4][rows of A - 1]
@@ -79,10 +109,47 @@ static int row_blocks(int M, int heights[64]) {
     return count;
 }
 
+// Output columns [n0, n1) one at a time (the remainder after whole tiles).
+__attribute__((target("avx2,fma"))) static void single_columns(int M, int n0, int n1, int K, float alpha, const float *A, int lda,
+                                                               const float *B, int ldb, float beta, float *C, int ldc) {
+    for (int n = n0; n < n1; n++) {
+        const float *b = B + (long)n * ldb;
+        int m = 0;
+        for (; m + 3 <= M; m += 3) tile_3x1_0(K, alpha, A + (long)m * lda, lda, b, ldb, beta, C + (long)m * ldc + n, ldc, 0, 0);
+        for (; M - m >= 2; m += 2) tile_2x1_0(K, alpha, A + (long)m * lda, lda, b, ldb, beta, C + (long)m * ldc + n, ldc, 0, 0);
+        if (M - m == 1) tile_1x1_0(K, alpha, A + (long)m * lda, lda, b, ldb, beta, C + (long)m * ldc + n, ldc, 0, 0);
+    }
+}
+
+// M a multiple of 4 (≥ 8): 4-row blocks against 3-row weight tiles; blocks 1..3 prefetch the next
+// tile's rows (interleaved as in rlhf_small_gemm_nt).
+__attribute__((target("avx2,fma"))) static void gemm_by_4x3(int M, int n0, int n1, int K, float alpha, const float *A, int lda,
+                                                            const float *B, int ldb, float beta, float *C, int ldc) {
+    static const Tile tiles[4] = {tile_4x3_0, tile_4x3_1, tile_4x3_2, tile_4x3_3};
+    int blocks = M / 4;
+    int helpers = blocks - 1 < 3 ? blocks - 1 : 3;
+    int n = n0;
+    for (; n + 3 <= n1; n += 3) {
+        const float *b = B + (long)n * ldb;
+        int hasNext = n + 6 <= n1;
+        for (int t = 0; t < blocks; t++) {
+            int prefetching = hasNext && t >= 1 && t <= helpers;
+            int rows = prefetching ? 1 + (2 - (t - 1)) / helpers : 0;  // rows t-1, t-1+helpers, ... below 3
+            tiles[rows](K, alpha, A + 4L * t * lda, lda, b, ldb, beta, C + 4L * t * ldc + n, ldc,
+                        prefetching ? b + (3L + (t - 1)) * ldb : 0, (long)helpers * ldb);
+        }
+    }
+    single_columns(M, n, n1, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 __attribute__((target("avx2,fma"))) void rlhf_small_gemm_nt(int M, int n0, int n1, int K, float alpha,
                                                             const float *A, int lda, const float *B, int ldb,
                                                             float beta, float *C, int ldc) {
     if (M <= 0 || M > 64) return;  // the caller keeps M ≤ 64
+    if (M % 4 == 0 && M >= 8) {
+        gemm_by_4x3(M, n0, n1, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     int heights[64];
     int blocks = row_blocks(M, heights);
     // The first row block of a 4-row weight tile reads it from memory; blocks 1..helpers prefetch
@@ -109,13 +176,7 @@ __attribute__((target("avx2,fma"))) void rlhf_small_gemm_nt(int M, int n0, int n
             m += heights[t];
         }
     }
-    for (; n < n1; n++) {
-        const float *b = B + (long)n * ldb;
-        int m = 0;
-        for (; m + 3 <= M; m += 3) tile_3x1_0(K, alpha, A + (long)m * lda, lda, b, ldb, beta, C + (long)m * ldc + n, ldc, 0, 0);
-        for (; M - m >= 2; m += 2) tile_2x1_0(K, alpha, A + (long)m * lda, lda, b, ldb, beta, C + (long)m * ldc + n, ldc, 0, 0);
-        if (M - m == 1) tile_1x1_0(K, alpha, A + (long)m * lda, lda, b, ldb, beta, C + (long)m * ldc + n, ldc, 0, 0);
-    }
+    single_columns(M, n, n1, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 // e^x for 8 lanes: x = n·ln2 + r, degree-6 polynomial for e^r (the engine's Swift exp, in AVX2).
