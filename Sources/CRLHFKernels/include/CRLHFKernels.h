@@ -24,6 +24,13 @@ void rlhf_attention_decode(int G, int HS, int count, float scale, const float *q
                            const float *keys, const float *values, float *scores, float *out, int outStride);
 #endif
 
+#ifndef CRLHF_SWIGLU
+#define CRLHF_SWIGLU
+/// out[n, i] = silu(g) * u for g = gateUp[n, i], u = gateUp[n, F + i] (rows of 2F in, F out).
+/// Requires rlhf_small_gemm_available().
+void rlhf_swiglu_forward(const float *gateUp, float *out, int rows, int F);
+#endif
+
 #ifndef CRLHF_CPU_RELAX
 #define CRLHF_CPU_RELAX
 /// A spin-wait hint (x86 `pause`, ARM `yield`): lets the core idle briefly while a thread polls.

@@ -1,3 +1,4 @@
+import CRLHFKernels
 import RLHFTensor
 
 /// The SwiGLU gate of the Llama MLP: a = silu(g) ⊙ u with silu(g) = g · σ(g).
@@ -10,6 +11,11 @@ public enum SwiGLU {
     ) {
         nonisolated(unsafe) let gu = gu, a = a
         Parallel.forEachChunk(count: N, minimumChunk: 8) { range in
+            if SmallBatchGEMM.isAvailable {
+                // AVX2/FMA with the same exp polynomial (the portable SIMD8 code runs as SSE here).
+                rlhf_swiglu_forward(gu + range.lowerBound * 2 * F, a + range.lowerBound * F, Int32(range.count), Int32(F))
+                return
+            }
             for n in range {
                 let g = gu + n * 2 * F, u = g + F, out = a + n * F
                 var i = 0
