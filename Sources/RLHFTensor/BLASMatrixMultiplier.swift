@@ -71,12 +71,18 @@ public final class BLASMatrixMultiplier: MatrixMultiplier, @unchecked Sendable {
         return nil
     }()
 
+    /// `C[M, N] = alpha · op(A)[M, K] · op(B)[K, N] + beta · C`, row-major; see ``MatrixMultiplier``.
+    ///
+    /// Empty C returns at once; k == 0 scales C by beta without calling BLAS; decoding-sized
+    /// x·Wᵀ products go to ``SmallBatchGEMM`` where it runs, single rows to `cblas_sgemv`.
     public func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         guard m > 0, n > 0 else { return }
+        precondition(
+            max(m, n, k, lda, ldb, ldc) <= Int(Int32.max), "BLAS dimensions must fit in 32-bit integers")
         if k == 0 {
             // C = beta·C; BLAS would accept this too, but leading dimensions of empty A/B are moot.
             for i in 0..<m {
@@ -92,6 +98,9 @@ public final class BLASMatrixMultiplier: MatrixMultiplier, @unchecked Sendable {
         }
         if m == 1, let sgemv {
             // c[1, N] = a[1, K] · op(B): with B stored [N, K] (transposed) that is B·a, else Bᵀ·a.
+            // beta == 0 must not read C; some OpenBLAS versions scale y by 0 (NaN · 0 = NaN), so
+            // clear it here first.
+            if beta == 0 { c.update(repeating: 0, count: n) }
             if transposeB {
                 sgemv(Self.rowMajor, Self.noTranspose, Int32(n), Int32(k), alpha, b, Int32(ldb), a, transposeA ? Int32(lda) : 1,
                       beta, c, 1)
