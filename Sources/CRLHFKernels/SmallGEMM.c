@@ -57,7 +57,8 @@ TILE(1, 4, 4) TILE(2, 4, 4) TILE(3, 4, 4)
 
 // 4 rows of A times 3 rows of B: also 12 accumulators, but the 3 weight vectors stay in registers
 // and each input vector is loaded once for 3 FMAs (3 + 1 + 12 = 16 registers). Used when M is a
-// multiple of 4, so that no 2-row blocks (8 accumulators: too few to hide the FMA latency) remain.
+// multiple of 4 and at least 16, so that no 2-row blocks (8 accumulators: too few to hide the FMA
+// latency) remain (at M = 8 and 12 the 3-row blocks measured faster).
 #define TILE43(PF)                                                                                     \
     __attribute__((target("avx2,fma"))) static void tile_4x3_##PF(                                   \
         int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc, \
@@ -114,7 +115,7 @@ __attribute__((target("avx2,fma"))) static void single_columns(int M, int n0, in
     }
 }
 
-// M a multiple of 4 (≥ 8): 4-row blocks against 3-row weight tiles; blocks 1..3 prefetch the next
+// M a multiple of 4 (≥ 16): 4-row blocks against 3-row weight tiles; blocks 1..3 prefetch the next
 // tile's rows (interleaved as in rlhf_small_gemm_nt).
 __attribute__((target("avx2,fma"))) static void gemm_by_4x3(int M, int n0, int n1, int K, float alpha, const float *A, int lda,
                                                             const float *B, int ldb, float beta, float *C, int ldc) {
@@ -139,7 +140,7 @@ __attribute__((target("avx2,fma"))) void rlhf_small_gemm_nt(int M, int n0, int n
                                                             const float *A, int lda, const float *B, int ldb,
                                                             float beta, float *C, int ldc) {
     if (M <= 0 || M > 64) return;  // the caller keeps M ≤ 64
-    if (M % 4 == 0 && M >= 8) {
+    if (M % 4 == 0 && M >= 16) {  // at M = 8 and 12 the 3-row blocks measured faster
         gemm_by_4x3(M, n0, n1, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
@@ -150,7 +151,6 @@ __attribute__((target("avx2,fma"))) void rlhf_small_gemm_nt(int M, int n0, int n
     // and arithmetic overlap. With a single block (M ≤ 3) the loads are the bottleneck already and
     // prefetching in the same loop only slows it down.
     int helpers = blocks - 1 < 4 ? blocks - 1 : 4;
-    int perHelper = helpers == 0 ? 0 : (4 + helpers - 1) / helpers;  // 1, 2 or 4 rows (3 helpers: 2)
     int n = n0;
     for (; n + 4 <= n1; n += 4) {
         const float *b = B + (long)n * ldb;
@@ -158,12 +158,9 @@ __attribute__((target("avx2,fma"))) void rlhf_small_gemm_nt(int M, int n0, int n
         int m = 0;
         for (int t = 0; t < blocks; t++) {
             int prefetching = hasNext && t >= 1 && t <= helpers;
-            // 3 helpers × 2 rows reach row n+9; the caller's B has rows past n1 only if n1 < N, but a
-            // prefetch never faults, so the address is only computed when it lies within the next tile.
-            int rows = perHelper;
-            if (prefetching && (t - 1) + (rows - 1) * helpers >= 4) rows = 1 + (3 - (t - 1)) / helpers;
+            int rows = prefetching ? 1 + (3 - (t - 1)) / helpers : 0;  // rows t-1, t-1+helpers, ... below 4: 1, 2 or 4
             const float *pf = prefetching ? b + (4L + (t - 1)) * ldb : 0;
-            int chosen = !prefetching ? 0 : rows == 1 ? 1 : rows == 2 ? 2 : 3;
+            int chosen = rows == 4 ? 3 : rows;
             tiles_by_prefetch[chosen][heights[t] - 1](K, alpha, A + (long)m * lda, lda, b, ldb, beta, C + (long)m * ldc + n,
                                                       ldc, pf, (long)helpers * ldb);
             m += heights[t];
