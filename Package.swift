@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "RLHFTokenizerTests", dependencies: ["RLHFTokenizer", "_RLHFTestSupport"]),
         .testTarget(name: "RLHFModelTests", dependencies: ["RLHFModel", "CRLHFKernels", "_RLHFTestSupport"]),
         .testTarget(name: "RLHFTrainingTests", dependencies: ["RLHFTraining", "_RLHFTestSupport"]),
-        .testTarget(name: "ReferenceTests", dependencies: ["RLHFModel", "RLHFTraining", "RLHFTokenizer", "_RLHFTestSupport"]),
+        .testTarget(name: "ReferenceTests", dependencies: ["RLHFModel", "RLHFFormats", "RLHFTraining", "RLHFTokenizer", "_RLHFTestSupport"]),
         // Runs the built `rlhf` executable end to end.
         .testTarget(name: "CLITests", dependencies: ["_RLHFTestSupport", "rlhf"]),
     ]

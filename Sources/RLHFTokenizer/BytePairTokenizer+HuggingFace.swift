@@ -6,7 +6,7 @@ extension BytePairTokenizer {
     ///
     /// Supported: `model.type` BPE (merges as `["a", "b"]` pairs or `"a b"` strings, `ignore_merges`,
     /// `unk_token`); normalizer none or NFC; pre-tokenizer `ByteLevel` (use_regex) → `.gpt2`,
-    /// `Sequence[Digits(individual_digits), ByteLevel]` → `.smollm`, `Sequence[Split(regex), ByteLevel]`
+    /// `Sequence[Digits(individual_digits), ByteLevel]` → `.starCoder`, `Sequence[Split(regex), ByteLevel]`
     /// with the Llama 3, Qwen 2 or GPT-2 expression. Every added token is matched whole in input.
     /// - Throws: ``TokenizerError`` for unreadable or malformed files and unsupported settings.
     public static func load(tokenizerJSON path: String) throws -> BytePairTokenizer {
@@ -115,7 +115,7 @@ extension BytePairTokenizer {
         if steps.count == 1, try byteLevel(steps[0], useRegex: true) { return .gpt2 }
         if steps.count == 2, steps[0]["type"] as? String == "Digits", (steps[0]["individual_digits"] as? Bool) == true,
            try byteLevel(steps[1], useRegex: true) {
-            return .smollm
+            return .starCoder
         }
         if steps.count == 2, steps[0]["type"] as? String == "Split", try byteLevel(steps[1], useRegex: false) {
             let pattern = (steps[0]["pattern"] as? [String: Any])?["Regex"] as? String ?? ""

@@ -4,14 +4,17 @@
 /// - `gpt2`: `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
 /// - `llama3`: `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
 /// - `qwen2`: the `llama3` expression with `\p{N}` (one digit per piece) instead of `\p{N}{1,3}`.
-/// - `smollm`: every \p{N} character is its own piece (llama.cpp's SmolLM pre-tokenizer, the same
-///   as Hugging Face's `Digits(individual_digits: true)`), then `gpt2` on the text between digits.
+/// - `starCoder`: every \p{N} character is its own piece, then `gpt2` on the text between digits:
+///   Hugging Face's `Sequence[Digits(individual_digits: true), ByteLevel]` (StarCoder's and SmolLM
+///   v1's `tokenizer.json`; llama.cpp's `starcoder`/`smollm` pre-tokenizer). SmolLM2's own
+///   tokenizer has no `Digits` step: it is `gpt2` (see ``GGUFPreTokenization``).
 ///
 /// Alternatives are tried left to right at each position, as a backtracking regex engine does.
 /// `\p{L}` is general category L*, `\p{N}` is N*, `\s` is the Unicode `White_Space` property.
 /// Case-insensitive contractions fold `'S`, `'T`, … and `'ſ` (U+017F folds to `s`), as Oniguruma does.
 public enum PreTokenizer: String, Sendable, Codable, CaseIterable {
-    case gpt2, llama3, smollm, qwen2
+    case gpt2, llama3, qwen2
+    case starCoder = "starcoder"
 
     /// The pieces of `scalars` as index ranges.
     public func split(_ scalars: [Unicode.Scalar]) -> [Range<Int>] {
@@ -46,7 +49,7 @@ public enum PreTokenizer: String, Sendable, Codable, CaseIterable {
         case .gpt2: Self.scanGPT2(text, 0, count, into: &ends)
         case .llama3: Self.scanLlama3(text, maxDigits: 3, into: &ends)
         case .qwen2: Self.scanLlama3(text, maxDigits: 1, into: &ends)
-        case .smollm:
+        case .starCoder:
             var start = 0
             for i in 0..<count where text.classes[i] & CharacterClass.number != 0 {
                 if start < i { Self.scanGPT2(text, start, i, into: &ends) }

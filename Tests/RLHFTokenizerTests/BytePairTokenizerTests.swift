@@ -173,7 +173,7 @@ struct TokenizerJSONLoadingTests {
         }
         let cases: [(String, PreTokenizer)] = [
             (byteLevel, .gpt2),
-            (#"{"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": true}, \#(byteLevel)]}"#, .smollm),
+            (#"{"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": true}, \#(byteLevel)]}"#, .starCoder),
             (split(llama3), .llama3),
             (split(qwen2), .qwen2),
         ]

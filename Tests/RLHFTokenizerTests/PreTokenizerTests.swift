@@ -2,7 +2,7 @@ import RLHFTokenizer
 import Testing
 
 /// Pre-tokenizer splits; the expected pieces come from the reference regular expressions run by
-/// Python's `regex` module (`\s` as `\p{White_Space}`), and for SmolLM from splitting out every
+/// Python's `regex` module (`\s` as `\p{White_Space}`), and for StarCoder from splitting out every
 /// `\p{N}` first.
 @Suite("Pre-tokenizers")
 struct PreTokenizerTests {
@@ -13,7 +13,7 @@ struct PreTokenizerTests {
         case .gpt2: cases = Self.gpt2
         case .llama3: cases = Self.llama3
         case .qwen2: cases = Self.qwen2
-        case .smollm: cases = Self.smollm
+        case .starCoder: cases = Self.starCoder
         }
         for (text, pieces) in cases {
             let split = kind.split(text)
@@ -84,7 +84,7 @@ struct PreTokenizerTests {
         ("\r\n\r\nz", ["\r\n\r\n", "z"]),
         ("  \t\n  'll", ["  \t\n", " ", " '", "ll"]),
     ]
-    static let smollm: [(String, [String])] = [
+    static let starCoder: [(String, [String])] = [
         ("Hello world!", ["Hello", " world", "!"]),
         ("  leading spaces and  double  spaces", [" ", " leading", " spaces", " and", " ", " double", " ", " spaces"]),
         ("Tabs\tand\nnewlines\n\n\nend", ["Tabs", "\t", "and", "\n", "newlines", "\n\n", "\n", "end"]),

@@ -5,9 +5,11 @@ extension GGUFFile {
     /// when the file has none (`tokenizer.ggml.model` missing or `none`).
     ///
     /// Tokens with `token_type` 3 (control) or 4 (user-defined) are matched whole in input text.
-    /// `tokenizer.ggml.pre` picks the pre-tokenizer: `smollm`; `llama-bpe`/`llama3` (Llama 3);
-    /// `gpt-2`, `default` and other GPT-2-style names.
-    public func tokenizer() throws -> BytePairTokenizer? {
+    /// `tokenizer.ggml.pre` picks the pre-tokenization of the model family's own Hugging Face
+    /// tokenizer (``GGUFPreTokenization``; where llama.cpp differs, Hugging Face is followed).
+    /// - Parameter preTokenizerName: used instead of `tokenizer.ggml.pre` when given (for a file
+    ///   whose metadata names the wrong one).
+    public func tokenizer(preTokenizerName: String? = nil) throws -> BytePairTokenizer? {
         guard let model = self["tokenizer.ggml.model"]?.string, model != "none" else { return nil }
         guard model == "gpt2" else {
             throw FormatError.invalidHeader(file: path, reason: "tokenizer.ggml.model '\(model)' is not supported (only byte-level BPE, 'gpt2')")
@@ -30,19 +32,14 @@ extension GGUFFile {
                 special[tokens[id]] = id
             }
         }
-        let preTokenizer: PreTokenizer
-        switch self["tokenizer.ggml.pre"]?.string ?? "default" {
-        case "smollm": preTokenizer = .smollm
-        case "llama-bpe", "llama3", "llama-v3": preTokenizer = .llama3
-        case "qwen2": preTokenizer = .qwen2
-        default: preTokenizer = .gpt2
-        }
+        let settings = GGUFPreTokenization(ggufName: preTokenizerName ?? self["tokenizer.ggml.pre"]?.string)
         func id(_ key: String) -> Int? { self["tokenizer.ggml." + key]?.integer }
         do {
             return try BytePairTokenizer(
-                tokens: tokens, merges: merges, specialTokens: special, preTokenizer: preTokenizer,
+                tokens: tokens, merges: merges, specialTokens: special, preTokenizer: settings.preTokenizer,
                 beginningOfSequenceTokenId: id("bos_token_id"), endOfSequenceTokenId: id("eos_token_id"),
-                paddingTokenId: id("padding_token_id"), unknownTokenId: id("unknown_token_id"))
+                paddingTokenId: id("padding_token_id"), unknownTokenId: id("unknown_token_id"),
+                ignoreMerges: settings.ignoresMerges, normalizeNFC: settings.normalizesNFC)
         } catch let error as TokenizerError {
             throw FormatError.invalidHeader(file: path, reason: error.reason)
         }

@@ -21,7 +21,9 @@ struct InspectCommand: ParsableCommand {
         print("stored types: \(types.joined(separator: ", "))")
         if let tokenizer = loaded.tokenizer {
             func name(_ id: Int?) -> String { id.map { "\($0) \(tokenizer.tokens[$0].debugDescription)" } ?? "none" }
-            print("tokenizer:    byte-level BPE, \(tokenizer.vocabularySize) tokens, pre-tokenizer \(tokenizer.preTokenizer.rawValue), \(tokenizer.specialTokens.count) special")
+            let flags = [tokenizer.normalizesNFC ? "NFC" : nil, tokenizer.ignoresMerges ? "ignore_merges" : nil].compactMap { $0 }
+            let pre = tokenizer.preTokenizer.rawValue + (flags.isEmpty ? "" : " (\(flags.joined(separator: ", ")))")
+            print("tokenizer:    byte-level BPE, \(tokenizer.vocabularySize) tokens, pre-tokenizer \(pre), \(tokenizer.specialTokens.count) special")
             print("              BOS \(name(tokenizer.beginningOfSequenceTokenId)), EOS \(name(tokenizer.endOfSequenceTokenId)), PAD \(name(tokenizer.paddingTokenId))")
         } else {
             print("tokenizer:    none")
