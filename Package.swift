@@ -21,10 +21,19 @@ let package = Package(
         .target(name: "RLHFTokenizer"),
         // The Llama decoder: layout tables, kernels, forward/backward, log-probs, scalar head, loading.
         .target(name: "RLHFModel", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFTokenizer", "CRLHFKernels"]),
+        // Pure maths of alignment: losses on arrays of log-probs, rewards and values, ensembles, KL
+        // estimators, calibration. Knows no model.
+        .target(name: "RLHFAlignment"),
+        // Datasets in TRL's JSONL formats: typed records, file:line errors, chat rendering, tokenization.
+        .target(name: "RLHFData", dependencies: ["RLHFTokenizer"]),
+        // Prompts → completions → scored rollouts; reward sources (models, ensembles, rules, commands).
+        .target(name: "RLHFRollouts", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFModel", "RLHFTokenizer", "RLHFAlignment", "RLHFData"]),
+        // Measures policies and reward models (reward, KL, win rate); never trains.
+        .target(name: "RLHFEvaluation", dependencies: ["RLHFModel", "RLHFAlignment", "RLHFRollouts"]),
         // Optimizers, schedules, clipping, checkpoints and trainers.
-        .target(name: "RLHFTraining", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFModel", "RLHFTokenizer"]),
+        .target(name: "RLHFTraining", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFModel", "RLHFTokenizer", "RLHFAlignment", "RLHFData", "RLHFRollouts"]),
         // Umbrella module: re-exports everything above.
-        .target(name: "RLHF", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFTokenizer", "RLHFModel", "RLHFTraining"]),
+        .target(name: "RLHF", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFTokenizer", "RLHFModel", "RLHFAlignment", "RLHFData", "RLHFRollouts", "RLHFEvaluation", "RLHFTraining"]),
         // The `rlhf` command. Explicit path: `RLHF` and `rlhf` would collide on case-insensitive disks.
         .executableTarget(
             name: "rlhf",
@@ -42,7 +51,11 @@ let package = Package(
         .testTarget(name: "RLHFFormatsTests", dependencies: ["RLHFFormats", "RLHFTokenizer", "_RLHFTestSupport"]),
         .testTarget(name: "RLHFTokenizerTests", dependencies: ["RLHFTokenizer", "_RLHFTestSupport"]),
         .testTarget(name: "RLHFModelTests", dependencies: ["RLHFModel", "CRLHFKernels", "_RLHFTestSupport"]),
-        .testTarget(name: "RLHFTrainingTests", dependencies: ["RLHFTraining", "_RLHFTestSupport"]),
+        .testTarget(name: "RLHFAlignmentTests", dependencies: ["RLHFAlignment", "_RLHFTestSupport"]),
+        .testTarget(name: "RLHFDataTests", dependencies: ["RLHFData", "RLHFTokenizer", "_RLHFTestSupport"]),
+        .testTarget(name: "RLHFRolloutsTests", dependencies: ["RLHFRollouts", "RLHFData", "RLHFModel", "RLHFAlignment", "_RLHFTestSupport"]),
+        .testTarget(name: "RLHFEvaluationTests", dependencies: ["RLHFEvaluation", "RLHFRollouts", "RLHFModel", "_RLHFTestSupport"]),
+        .testTarget(name: "RLHFTrainingTests", dependencies: ["RLHFTraining", "RLHFAlignment", "RLHFData", "RLHFRollouts", "_RLHFTestSupport"]),
         .testTarget(name: "ReferenceTests", dependencies: ["RLHFModel", "RLHFFormats", "RLHFTraining", "RLHFTokenizer", "_RLHFTestSupport"]),
         // Runs the built `rlhf` executable end to end.
         .testTarget(name: "CLITests", dependencies: ["_RLHFTestSupport", "rlhf"]),

@@ -55,10 +55,10 @@ extension LlamaModel {
         let configuration = try LlamaConfiguration(gguf: file)
         self.init(configuration: configuration, scalarHead: scalarHead, multiplier: multiplier)
         // Only a scalar head can be missing from the file; everything else is read below.
-        initialize(seed: 0) { $0.role == .scalarHeadWeight || $0.role == .scalarHeadBias }
+        initialize(seed: 0) { $0.role == .scalarHeadWeight }
         let c = configuration
         for entry in layout.entries {
-            if entry.role == .scalarHeadWeight || entry.role == .scalarHeadBias { continue }
+            if entry.role == .scalarHeadWeight { continue }
             guard let name = TensorNames.gguf(fromHuggingFace: entry.name) else { continue }
             guard let info = file.tensor(name) else { throw FormatError.missingTensor(name: name) }
             let expected = entry.role == .attentionNorm || entry.role == .mlpNorm || entry.role == .finalNorm

@@ -28,15 +28,20 @@ extension LlamaModel {
     ///   - stopCondition: called after each new token with (row, its new tokens so far); returning
     ///     true ends that row (used for stop strings).
     ///   - onToken: called with (row, token) as tokens are produced (streaming).
+    ///   - rowSeeds: one seed per row, so that a row's samples depend only on its own seed (a
+    ///     rollout derives it from the run seed, the prompt and the sample index, never from the
+    ///     batch a row lands in). Nil: row b's seed is derived from `parameters.seed` and b.
     public func generate(
         prompts: [[Int]], parameters: SamplingParameters,
-        stopCondition: ((Int, [Int]) -> Bool)? = nil, onToken: ((Int, Int) -> Void)? = nil
+        stopCondition: ((Int, [Int]) -> Bool)? = nil, onToken: ((Int, Int) -> Void)? = nil, rowSeeds: [UInt64]? = nil
     ) throws -> GenerationResult {
         let B = prompts.count, V = configuration.vocabularySize
         precondition(prompts.allSatisfy { !$0.isEmpty }, "every prompt needs at least one token")
         let capacity = min(configuration.maximumSequenceLength, (prompts.map(\.count).max() ?? 0) + parameters.maximumNewTokens)
         let cache = makeCache(batchSize: B, capacity: capacity)
+        precondition(rowSeeds == nil || rowSeeds?.count == B, "one seed per row")
         var generators = (0..<B).map { row -> SeededGenerator in
+            if let rowSeeds { return SeededGenerator(seed: rowSeeds[row]) }
             var mixer = SeededGenerator(seed: parameters.seed)
             for _ in 0..<row { _ = mixer.next() }
             return SeededGenerator(seed: mixer.next() ^ UInt64(row))

@@ -45,10 +45,16 @@ extension LlamaModel {
         try configuration.validate()
         self.init(configuration: configuration, scalarHead: scalarHead, multiplier: multiplier)
         // Only a scalar head can be missing from the file; everything else is read below.
-        initialize(seed: 0) { $0.role == .scalarHeadWeight || $0.role == .scalarHeadBias }
+        initialize(seed: 0) { $0.role == .scalarHeadWeight }
         for entry in layout.entries {
             guard let file = files.first(where: { $0.info(entry.name) != nil }), let info = file.info(entry.name) else {
-                if entry.role == .scalarHeadWeight || entry.role == .scalarHeadBias { continue }
+                if entry.role == .scalarHeadWeight { continue }
+                // A sequence-classification checkpoint has no language-model head: zeros (its
+                // log-probs are meaningless, its scores are what it is for).
+                if entry.role == .outputHead && scalarHead && files.contains(where: { $0.info("score.weight") != nil }) {
+                    (parameters.pointer + entry.offset).update(repeating: 0, count: entry.count)
+                    continue
+                }
                 throw FormatError.missingTensor(name: entry.name)
             }
             if info.shape != entry.shape {
@@ -59,17 +65,20 @@ extension LlamaModel {
         }
     }
 
-    /// Writes every parameter to one safetensors file under its Hugging Face name (atomically).
-    public func writeSafetensors(to path: String, metadata: [String: String] = ["format": "pt"]) throws {
-        try writeSafetensors(buffer: parameters, to: path, prefix: "", metadata: metadata)
+    /// Writes every parameter (but those named in `skipping`) to one safetensors file under its
+    /// Hugging Face name (atomically).
+    public func writeSafetensors(to path: String, metadata: [String: String] = ["format": "pt"], skipping: Set<String> = []) throws {
+        try writeSafetensors(buffer: parameters, to: path, prefix: "", metadata: metadata, skipping: skipping)
     }
 
     /// Writes `buffer` (laid out like the parameters: gradients, optimizer moments) to a
     /// safetensors file with each tensor named `prefix + name`.
-    public func writeSafetensors(buffer: FloatBuffer, to path: String, prefix: String, metadata: [String: String] = [:]) throws {
+    public func writeSafetensors(
+        buffer: FloatBuffer, to path: String, prefix: String, metadata: [String: String] = [:], skipping: Set<String> = []
+    ) throws {
         precondition(buffer.count == layout.totalCount, "buffer does not match the layout")
         var writer = SafetensorsWriter(metadata: metadata)
-        for entry in layout.entries {
+        for entry in layout.entries where !skipping.contains(entry.name) {
             try writer.add(
                 name: prefix + entry.name, shape: entry.shape,
                 floats: UnsafeBufferPointer(start: buffer.pointer + entry.offset, count: entry.count))

@@ -60,7 +60,7 @@ public final class LlamaModel: @unchecked Sendable {
     /// Largest logits block, in bytes, kept from forward to backward; larger batches recompute
     /// logits chunk by chunk instead of materialising [B, T, V] (default 256 MiB).
     public var logitsMemoryBudget: Int = 256 << 20
-    /// Whether the model carries a scalar head (`score.weight`, `score.bias`).
+    /// Whether the model carries a scalar head (`score.weight`).
     public var hasScalarHead: Bool { layout.scalarHead != nil }
 
     let rotary: RotaryEmbedding
@@ -91,7 +91,7 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// A model with Hugging Face's initialisation: linear and embedding weights N(0, 0.02²), norm
-    /// weights 1, scalar head N(0, 1/(C+1)) with zero bias.
+    /// weights 1, scalar head N(0, 1/(C+1)) (OpenRLHF's reward-head initialisation).
     public convenience init(
         configuration: LlamaConfiguration, scalarHead: Bool = false, seed: UInt64,
         multiplier: any MatrixMultiplier = MatrixMultiply.best
@@ -110,8 +110,6 @@ public final class LlamaModel: @unchecked Sendable {
                 p.update(repeating: 1, count: entry.count)
             case .scalarHeadWeight:
                 generator.fillGaussian(p, count: entry.count, standardDeviation: 1 / Float(configuration.hiddenSize + 1).squareRoot())
-            case .scalarHeadBias:
-                p.update(repeating: 0, count: entry.count)
             default:
                 generator.fillGaussian(p, count: entry.count, standardDeviation: 0.02)
             }

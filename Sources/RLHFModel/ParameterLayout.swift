@@ -14,7 +14,7 @@ public struct ParameterLayout: Sendable {
         case attentionNorm, query, key, value, attentionOutput, mlpNorm, gate, up, down
         case finalNorm
         case outputHead
-        case scalarHeadWeight, scalarHeadBias
+        case scalarHeadWeight
     }
 
     /// One named tensor.
@@ -57,14 +57,15 @@ public struct ParameterLayout: Sendable {
     public let finalNorm: Int
     /// [V, C] output projection: equals `tokenEmbedding` when tied.
     public let outputHead: Int
-    /// [C] scalar-head weight followed by its [1] bias, when the model has a scalar head.
+    /// [1, C] scalar-head weight (`score.weight`, no bias: Hugging Face's
+    /// `LlamaForSequenceClassification` head), when the model has one.
     public let scalarHead: Int?
     /// Total number of floats.
     public let totalCount: Int
     private let indexByName: [String: Int]
 
-    /// Lays out the parameters of `configuration`, with a scalar head (`score.weight`, `score.bias`)
-    /// appended when `scalarHead` is true.
+    /// Lays out the parameters of `configuration`, with a scalar head (`score.weight`) appended
+    /// when `scalarHead` is true.
     public init(configuration c: LlamaConfiguration, scalarHead: Bool = false) {
         var entries = [Entry]()
         var offset = 0
@@ -97,7 +98,6 @@ public struct ParameterLayout: Sendable {
         outputHead = c.tiedEmbeddings ? tokenEmbedding : add("lm_head.weight", [c.vocabularySize, C], .outputHead)
         if scalarHead {
             self.scalarHead = add("score.weight", [1, C], .scalarHeadWeight)
-            _ = add("score.bias", [1], .scalarHeadBias)
         } else {
             self.scalarHead = nil
         }

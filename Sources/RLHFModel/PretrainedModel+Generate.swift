@@ -56,7 +56,7 @@ extension PretrainedModel {
                 if let systemPrompt { messages.insert(ChatMessage(role: "system", content: systemPrompt), at: 0) }
                 return template.render(messages, addGenerationPrompt: true)
             }
-            if let endOfTurn = tokenizer.specialTokens[template.endOfTurn] { parameters.stopTokenIds.insert(endOfTurn) }
+            if let endOfTurn = tokenizer.specialTokenId(template.endOfTurn) { parameters.stopTokenIds.insert(endOfTurn) }
         }
         let promptTokens = texts.map { tokenizer.encode($0) }
         if let empty = promptTokens.firstIndex(where: \.isEmpty) { throw GenerationError.emptyPrompt(index: empty) }

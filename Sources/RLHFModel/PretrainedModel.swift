@@ -11,22 +11,33 @@ import RLHFTokenizer
 /// `chat_template` field of `tokenizer_config.json`).
 public struct PretrainedModel {
     public let model: LlamaModel
-    /// Nil when the file carries no tokenizer.
-    public let tokenizer: BytePairTokenizer?
+    /// Nil when the file carries no tokenizer. GGUF and Hugging Face models bring a
+    /// ``BytePairTokenizer``; models trained from scratch use a ``ByteTokenizer``.
+    public let tokenizer: (any Tokenizer)?
     /// Nil when the template is missing or not a recognised format.
     public let chatTemplate: ChatTemplate?
+    /// The chat template's Jinja source as the model shipped it (written back by ``save(directory:as:)``).
+    public let chatTemplateSource: String?
     /// Tensor types and counts as stored (GGUF), for `rlhf inspect`.
     public let storedTensorTypes: [String: Int]
+    /// The `architectures` entry of a Hugging Face `config.json` (nil for GGUF).
+    public let architecture: String?
 
     /// Bundles a model with its tokenizer and chat template.
-    public init(model: LlamaModel, tokenizer: BytePairTokenizer?, chatTemplate: ChatTemplate?, storedTensorTypes: [String: Int] = [:]) {
+    public init(
+        model: LlamaModel, tokenizer: (any Tokenizer)?, chatTemplate: ChatTemplate?, chatTemplateSource: String? = nil,
+        storedTensorTypes: [String: Int] = [:], architecture: String? = nil
+    ) {
         self.model = model
         self.tokenizer = tokenizer
         self.chatTemplate = chatTemplate
+        self.chatTemplateSource = chatTemplateSource
         self.storedTensorTypes = storedTensorTypes
+        self.architecture = architecture
     }
 
-    /// Loads a GGUF file or a Hugging Face directory.
+    /// Loads a GGUF file or a Hugging Face directory. A directory whose `config.json` names
+    /// `LlamaForSequenceClassification` always gets its scalar head (`score.weight`).
     public static func load(path: String, scalarHead: Bool = false) throws -> PretrainedModel {
         if path.hasSuffix(".gguf") {
             let file = try GGUFFile(path: path)
@@ -34,24 +45,29 @@ public struct PretrainedModel {
             for tensor in file.tensors { types[tensor.type.name, default: 0] += 1 }
             return PretrainedModel(
                 model: try LlamaModel(gguf: file, scalarHead: scalarHead), tokenizer: try file.tokenizer(),
-                chatTemplate: file.chatTemplate, storedTensorTypes: types)
+                chatTemplate: file.chatTemplate, chatTemplateSource: file["tokenizer.chat_template"]?.string,
+                storedTensorTypes: types)
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw FormatError.cannotOpen(path: path, reason: "expected a .gguf file or a Hugging Face model directory")
         }
-        let model = try LlamaModel.load(directory: path, scalarHead: scalarHead)
+        let architecture = LlamaConfiguration.architecture(inConfigJSON: path + "/config.json")
+        let model = try LlamaModel.load(
+            directory: path, scalarHead: scalarHead || architecture == HuggingFaceHead.sequenceClassification.architecture)
         let tokenizerPath = path + "/tokenizer.json"
         let tokenizer = FileManager.default.fileExists(atPath: tokenizerPath)
             ? try BytePairTokenizer.load(tokenizerJSON: tokenizerPath) : nil
-        var template: ChatTemplate?
+        var source: String?
         if let jinja = try? String(contentsOfFile: path + "/chat_template.jinja", encoding: .utf8) {
-            template = ChatTemplate.detect(fromJinja: jinja)
+            source = jinja
         } else if let data = FileManager.default.contents(atPath: path + "/tokenizer_config.json"),
                   let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                   let jinja = config["chat_template"] as? String {
-            template = ChatTemplate.detect(fromJinja: jinja)
+            source = jinja
         }
-        return PretrainedModel(model: model, tokenizer: tokenizer, chatTemplate: template, storedTensorTypes: ["F32": model.layout.entries.count])
+        return PretrainedModel(
+            model: model, tokenizer: tokenizer, chatTemplate: source.flatMap(ChatTemplate.detect(fromJinja:)),
+            chatTemplateSource: source, storedTensorTypes: ["F32": model.layout.entries.count], architecture: architecture)
     }
 }

@@ -46,7 +46,7 @@ public struct TrainableParameters: Codable, Sendable, Equatable {
         case .tokenEmbedding: return tokenEmbedding
         case .finalNorm: return finalNorm
         case .outputHead: return outputHead
-        case .scalarHeadWeight, .scalarHeadBias: return scalarHead
+        case .scalarHeadWeight: return scalarHead
         default: return (entry.block ?? 0) >= lowestTrainableBlock
         }
     }

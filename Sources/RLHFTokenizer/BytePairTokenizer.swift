@@ -32,6 +32,9 @@ public final class BytePairTokenizer: Tokenizer, Sendable {
     public let tokens: [String]
     /// Special tokens matched whole in input text: content → id.
     public let specialTokens: [String: Int]
+    /// The merge rules in priority order (first = applied first), as read; kept for writing
+    /// `tokenizer.json`.
+    public let mergeRules: [[String]]
 
     /// (left id, right id) → rank << 32 | merged id.
     private let merges: PairTable
@@ -61,6 +64,7 @@ public final class BytePairTokenizer: Tokenizer, Sendable {
     ) throws {
         self.unknownTokenId = unknownTokenId
         self.tokens = tokens
+        mergeRules = merges.map { [$0.0, $0.1] }
         vocabularySize = tokens.count
         self.preTokenizer = preTokenizer
         self.specialTokens = specialTokens
@@ -348,6 +352,8 @@ public final class BytePairTokenizer: Tokenizer, Sendable {
 
     /// Whether `token` is a special (control) token.
     public func isSpecial(_ token: Int) -> Bool { specialIds.contains(token) }
+
+    public func specialTokenId(_ text: String) -> Int? { specialTokens[text] }
 
     /// The id of a token string (byte-level encoded, or a special token's text), if it is in the vocabulary.
     public func id(of token: String) -> Int? {

@@ -9,7 +9,17 @@ public struct ByteTokenizer: Tokenizer, Equatable {
     public var beginningOfSequenceTokenId: Int? { 256 }
     public var endOfSequenceTokenId: Int? { 257 }
     /// Padding id.
-    public var paddingTokenId: Int { 258 }
+    public var paddingTokenId: Int? { 258 }
+
+    /// `<s>`, `</s>` and `<pad>` (the names `decode` writes).
+    public func specialTokenId(_ text: String) -> Int? {
+        switch text {
+        case "<s>": return 256
+        case "</s>": return 257
+        case "<pad>": return 258
+        default: return nil
+        }
+    }
 
     public func encode(_ text: String) -> [Int] { text.utf8.map { Int($0) } }
 

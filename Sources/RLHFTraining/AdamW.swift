@@ -76,7 +76,7 @@ public final class AdamW: @unchecked Sendable {
         for entry in model.layout.entries where model.isTrainable(entry) {
             let decays: Bool
             switch entry.role {
-            case .attentionNorm, .mlpNorm, .finalNorm, .scalarHeadBias: decays = c.decayNormsAndBiases
+            case .attentionNorm, .mlpNorm, .finalNorm: decays = c.decayNormsAndBiases
             default: decays = true
             }
             let shrink = decays ? 1 - lr * c.weightDecay : 1

@@ -70,7 +70,11 @@ public enum Checkpoint {
     }
 
     /// Writes a checkpoint of `model`, `optimizer` and `state` to `directory`, atomically.
-    public static func save(model: LlamaModel, optimizer: AdamW, state: TrainerState, to directory: String) throws {
+    /// - Parameter pretrained: when given, the model is written as its Hugging Face directory
+    ///   (with tokenizer and chat template) instead of the bare configuration and weights.
+    public static func save(
+        model: LlamaModel, optimizer: AdamW, state: TrainerState, to directory: String, pretrained: PretrainedModel? = nil
+    ) throws {
         let fileManager = FileManager.default
         let parent = URL(fileURLWithPath: directory).deletingLastPathComponent().path
         try fileManager.createDirectory(atPath: parent, withIntermediateDirectories: true)
@@ -78,7 +82,7 @@ public enum Checkpoint {
         let previous = directory + ".previous"
         try? fileManager.removeItem(atPath: staging)
         try fileManager.createDirectory(atPath: staging, withIntermediateDirectories: true)
-        try model.save(directory: staging)
+        if let pretrained { try pretrained.save(directory: staging) } else { try model.save(directory: staging) }
         var writer = SafetensorsWriter(metadata: ["step": String(optimizer.step)])
         for entry in model.layout.entries {
             try writer.add(name: "exp_avg." + entry.name, shape: entry.shape,

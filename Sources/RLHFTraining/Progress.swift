@@ -34,6 +34,22 @@ public struct StepMetrics: Sendable, Codable {
     public var tokensPerSecond: Double
     /// Seconds since training started.
     public var elapsedSeconds: Double
+
+    public init(step: Int, totalSteps: Int, loss: Double, learningRate: Float, gradientNorm: Float, tokensPerSecond: Double, elapsedSeconds: Double) {
+        self.step = step
+        self.totalSteps = totalSteps
+        self.loss = loss
+        self.learningRate = learningRate
+        self.gradientNorm = gradientNorm
+        self.tokensPerSecond = tokensPerSecond
+        self.elapsedSeconds = elapsedSeconds
+    }
+
+    /// TRL's metric names where TRL has one (`grad_norm`, `learning_rate`).
+    enum CodingKeys: String, CodingKey {
+        case step, totalSteps = "total_steps", loss, learningRate = "learning_rate", gradientNorm = "grad_norm"
+        case tokensPerSecond = "tokens_per_second", elapsedSeconds = "elapsed_seconds"
+    }
 }
 
 /// A progress callback's answer.

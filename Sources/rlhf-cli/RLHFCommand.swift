@@ -6,5 +6,5 @@ struct RLHFCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rlhf",
         abstract: "Align language models with human or AI preferences: SFT, reward models, P3O, PPO, DPO.",
-        subcommands: [SFTCommand.self, GenerateCommand.self, LogProbsCommand.self, InspectCommand.self, BenchCommand.self])
+        subcommands: [SFTCommand.self, RewardCommand.self, EvaluateCommand.self, GenerateCommand.self, LogProbsCommand.self, InspectCommand.self, BenchCommand.self])
 }

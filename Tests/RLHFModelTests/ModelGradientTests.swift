@@ -143,7 +143,7 @@ struct ModelGradientTests {
         try Self.analyticGradients(model)
         for entry in model.layout.entries {
             let range = entry.offset..<(entry.offset + entry.count)
-            if entry.role == .scalarHeadWeight || entry.role == .scalarHeadBias {
+            if entry.role == .scalarHeadWeight {
                 #expect(relativeError(Array(model.gradients.array[range]), Array(full[range])) < 1e-6)
             } else {
                 #expect(model.gradients.array[range].allSatisfy { $0 == 0 })

@@ -19,7 +19,7 @@ struct InspectCommand: ParsableCommand {
         print("parameters:   \(loaded.model.parameterCount) (\(String(format: "%.1f", Double(loaded.model.parameterCount) / 1e6))M, float32 in memory)")
         let types = loaded.storedTensorTypes.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }
         print("stored types: \(types.joined(separator: ", "))")
-        if let tokenizer = loaded.tokenizer {
+        if let tokenizer = loaded.tokenizer as? BytePairTokenizer {
             func name(_ id: Int?) -> String { id.map { "\($0) \(tokenizer.tokens[$0].debugDescription)" } ?? "none" }
             let flags = [tokenizer.normalizesNFC ? "NFC" : nil, tokenizer.ignoresMerges ? "ignore_merges" : nil].compactMap { $0 }
             let pre = tokenizer.preTokenizer.rawValue + (flags.isEmpty ? "" : " (\(flags.joined(separator: ", ")))")

@@ -5,7 +5,8 @@ import RLHF
 /// `rlhf logprobs`: per-position token log-probabilities as JSON, for scripts and outside checks.
 struct LogProbsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "logprobs", abstract: "Print each position's token id, log-prob and top-k alternatives (teacher forcing).")
+        commandName: "logprobs", abstract: "Print each position's token id, log-prob and top-k alternatives (teacher forcing).",
+        discussion: "For a reward model (LlamaForSequenceClassification), also its score at the last token.")
 
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "The text to score (special-token text such as <|im_start|> is matched whole).") var text: String
@@ -34,30 +35,21 @@ struct LogProbsCommand: ParsableCommand {
             try container.encode(top, forKey: .top)
         }
     }
-    struct Output: Encodable { let model: String; let tokens: [Position]; let sequence_logprob: Double }
+    struct Output: Encodable { let model: String; let tokens: [Position]; let sequence_logprob: Double; let score: Double? }
 
     func run() throws {
         let (loaded, tokenizer) = try modelOptions.loadWithTokenizer()
         let ids = tokenizer.encode(text)
         guard !ids.isEmpty else { throw ValidationError("the text encodes to no tokens") }
-        let batch = TokenBatch(rows: [ids])
-        let logProbs = try loaded.model.forward(batch).tokenLogProbs
-        let logits = try loaded.model.logits(for: batch)
-        let V = loaded.model.configuration.vocabularySize
-        var positions = [Position]()
-        for (t, id) in ids.enumerated() {
-            let row = Array(logits[(t * V)..<((t + 1) * V)])
-            let maximum = row.max() ?? 0
-            let logSumExp = Double(maximum) + Foundation.log(row.reduce(0.0) { $0 + Foundation.exp(Double($1 - maximum)) })
-            let best = row.indices.sorted { row[$0] > row[$1] }.prefix(top)
-            positions.append(Position(
-                position: t, id: id, token: tokenizer.decode([id], skipSpecialTokens: false),
-                logprob: t == 0 ? nil : Double(logProbs[t]),
-                top: best.map { Alternative(id: $0, token: tokenizer.decode([$0], skipSpecialTokens: false), logprob: Double(row[$0]) - logSumExp) }))
+        let report = try loaded.model.logProbReport(tokens: ids, top: top)
+        func token(_ id: Int) -> String { tokenizer.decode([id], skipSpecialTokens: false) }
+        let positions = report.positions.enumerated().map { t, position in
+            Position(position: t, id: position.id, token: token(position.id), logprob: position.logProb,
+                     top: position.alternatives.map { Alternative(id: $0.id, token: token($0.id), logprob: $0.logProb) })
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let output = Output(model: modelOptions.model, tokens: positions, sequence_logprob: logProbs.reduce(0.0) { $0 + Double($1) })
+        let output = Output(model: modelOptions.model, tokens: positions, sequence_logprob: report.sequenceLogProb, score: report.score)
         print(String(decoding: try encoder.encode(output), as: UTF8.self))
     }
 }

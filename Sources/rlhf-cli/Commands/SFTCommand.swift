@@ -7,12 +7,17 @@ import Foundation
 struct SFTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sft",
-        abstract: "Supervised fine-tuning (next-token prediction) of a Llama model on a text file.",
+        abstract: "Supervised fine-tuning (next-token prediction) of a Llama model.",
         discussion: """
-            Trains a new byte-level Llama (a preset) from scratch, or continues a checkpoint with \
-            --resume. Progress goes to standard error, one JSON object per step to --metrics, and \
-            the checkpoint (Hugging Face config.json + model.safetensors, optimizer state, trainer \
-            state) to --output, written atomically.
+            With --model (a .gguf file or a Hugging Face directory), fine-tunes that model on --data, \
+            a JSONL file in one of TRL's SFT formats: "text"; "messages" (loss on assistant turns \
+            only); or "prompt" + "completion" (loss on the completion only). The top \
+            --trainable-blocks blocks train. --output becomes a Hugging Face model directory \
+            (config.json, model.safetensors, tokenizer.json, chat template) plus the optimizer and \
+            trainer state for --resume.
+            Without --model, trains a new byte-level Llama (a preset) from scratch on a UTF-8 text \
+            file. Progress goes to standard error, one JSON object per step to --metrics; \
+            checkpoints are written atomically.
             """)
 
     enum Preset: String, ExpressibleByArgument, CaseIterable {
@@ -34,8 +39,29 @@ struct SFTCommand: ParsableCommand {
         }
     }
 
-    @Option(help: "UTF-8 text file to train on (the last 10% is held out for evaluation).")
+    @Option(help: "Training data: a JSONL SFT file with --model, else a UTF-8 text file (the last 10% is held out).")
     var data: String
+
+    @Option(help: "A pretrained model to fine-tune (.gguf or Hugging Face directory); omit to train a preset from scratch.")
+    var model: String?
+
+    @Option(help: "With --model: train only the top K blocks (0: every block).")
+    var trainableBlocks: Int = 2
+
+    @Option(help: "With --model: passes over the data.")
+    var epochs: Int = 1
+
+    @Option(help: "With --model: fraction of the records held out for evaluation.")
+    var evalFraction: Double = 0.1
+
+    @Option(help: "With --model: keep only the last N tokens of each prompt.")
+    var maxPromptTokens: Int?
+
+    @Option(help: "With --model: cut examples to N tokens.")
+    var maxLength: Int?
+
+    @Option(help: "With --model: warm-up steps as a fraction of all steps.")
+    var warmupRatio: Double = 0
 
     @Option(help: "Directory for the checkpoint.")
     var output: String = "runs/sft"
@@ -49,7 +75,7 @@ struct SFTCommand: ParsableCommand {
     @Option(help: "Optimizer steps.") var steps: Int = 300
     @Option(help: "Windows per step.") var batchSize: Int = 8
     @Option(help: "Tokens per window.") var sequenceLength: Int = 128
-    @Option(help: "Peak learning rate (cosine schedule with warm-up).") var learningRate: Float = 3e-3
+    @Option(help: "Peak learning rate (default 3e-3 from scratch with a cosine schedule; 1e-4 with --model, linear decay).") var learningRate: Float?
     @Option(help: "Warm-up steps.") var warmupSteps: Int = 20
     @Option(help: "Evaluate every N steps (0: at the end only).") var evalInterval: Int = 50
     @Option(help: "Checkpoint every N steps (0: at the end only).") var checkpointInterval: Int = 100
@@ -61,7 +87,10 @@ struct SFTCommand: ParsableCommand {
         guard steps > 0, batchSize > 0, sequenceLength > 1 else {
             throw ValidationError("--steps and --batch-size must be positive and --sequence-length at least 2")
         }
-        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
+        if let learningRate { guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") } }
+        guard epochs > 0, trainableBlocks >= 0, (0..<1).contains(evalFraction), (0..<1).contains(warmupRatio) else {
+            throw ValidationError("need --epochs > 0, --trainable-blocks ≥ 0, 0 ≤ --eval-fraction < 1, 0 ≤ --warmup-ratio < 1")
+        }
     }
 
     var parameters: SFTTrainer.Parameters {
@@ -69,7 +98,7 @@ struct SFTCommand: ParsableCommand {
         p.steps = steps
         p.batchSize = batchSize
         p.sequenceLength = sequenceLength
-        p.optimizer.learningRate = learningRate
+        p.optimizer.learningRate = learningRate ?? 3e-3
         p.warmupSteps = warmupSteps
         p.evaluationInterval = evalInterval
         p.checkpointInterval = checkpointInterval
@@ -79,6 +108,7 @@ struct SFTCommand: ParsableCommand {
     }
 
     func run() throws {
+        if model != nil { return try runPretrained() }
         let tokenizer = ByteTokenizer()
         guard let text = try? String(contentsOfFile: data, encoding: .utf8) else {
             throw ValidationError("cannot read \(data) as UTF-8 text")
@@ -111,23 +141,21 @@ struct SFTCommand: ParsableCommand {
 
             """)
         let metricsFile = try metrics.map { try MetricsWriter(path: $0) }
+        var printer = ProgressPrinter()
         try SFTTrainer.train(
             model: model, optimizer: optimizer, state: &state, training: training, validation: validation,
             parameters: parameters
         ) { event in
-            metricsFile?.write(event)
             switch event {
             case let .step(m):
-                let line = Terminal.progressBar(
-                    fraction: Double(m.step) / Double(m.totalSteps),
-                    label: "step \(m.step)/\(m.totalSteps) loss \(String(format: "%.4f", m.loss)) lr \(String(format: "%.2e", Double(m.learningRate))) \(Int(m.tokensPerSecond)) tok/s")
-                if Terminal.isInteractive {
-                    Terminal.error("\r" + line + "   ")
-                } else if m.step == 1 || m.step % 10 == 0 || m.step == m.totalSteps {
-                    Terminal.error(line + "\n")
-                }
-            case .evaluation, .checkpoint:
-                Terminal.error((Terminal.isInteractive ? "\n" : "") + event.description + "\n")
+                metricsFile?.write(event: "step", m)
+                printer.step(m.step, of: m.totalSteps, "loss \(String(format: "%.4f", m.loss)) lr \(String(format: "%.2e", Double(m.learningRate))) \(Int(m.tokensPerSecond)) tok/s")
+            case let .evaluation(step, loss):
+                metricsFile?.write(event: "evaluation", ["step": Double(step), "loss": loss])
+                printer.line(event.description)
+            case let .checkpoint(step, path):
+                metricsFile?.write(event: "checkpoint", ["step": String(step), "path": path])
+                printer.line(event.description)
             }
             return .more
         }
@@ -140,33 +168,78 @@ struct SFTCommand: ParsableCommand {
     }
 }
 
-/// Appends one JSON object per training event to a file (JSON Lines).
-final class MetricsWriter {
-    let handle: FileHandle
-
-    init(path: String) throws {
-        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: nil)
-        }
-        guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw ValidationError("cannot open \(path) for writing")
-        }
-        handle.seekToEndOfFile()
-        self.handle = handle
+extension SFTCommand {
+    var exampleParameters: SFTTrainer.ExampleParameters {
+        var p = SFTTrainer.ExampleParameters()
+        p.epochs = epochs
+        p.batchSize = batchSize
+        p.learningRate = learningRate ?? 1e-4
+        p.warmupRatio = warmupRatio
+        p.evaluationInterval = evalInterval
+        p.checkpointInterval = checkpointInterval
+        p.checkpointDirectory = output
+        p.seed = seed
+        return p
     }
 
-    func write(_ event: TrainingProgress) {
-        let line: String
-        switch event {
-        case let .step(m):
-            line = #"{"event":"step","step":\#(m.step),"loss":\#(m.loss),"learning_rate":\#(m.learningRate),"grad_norm":\#(m.gradientNorm),"tokens_per_second":\#(m.tokensPerSecond),"elapsed_seconds":\#(m.elapsedSeconds)}"#
-        case let .evaluation(step, loss):
-            line = #"{"event":"evaluation","step":\#(step),"loss":\#(loss)}"#
-        case let .checkpoint(step, path):
-            line = #"{"event":"checkpoint","step":\#(step),"path":\#(path.debugDescription)}"#
+    /// Fine-tuning a pretrained model on a JSONL SFT file.
+    func runPretrained() throws {
+        guard let modelPath = model else { return }
+        let dataset = try SFTDataset.load(path: data)
+        var pretrained = try ModelOptions.load(path: modelPath)
+        guard let tokenizer = pretrained.tokenizer else { throw ValidationError("\(modelPath) has no tokenizer") }
+        let encoder = DatasetEncoder(
+            tokenizer: tokenizer, template: pretrained.chatTemplate,
+            truncation: TruncationPolicy(maxPromptTokens: maxPromptTokens, maxLength: maxLength))
+        let encoded = try encoder.encode(dataset)
+        let (training, heldOut) = DataOptions.split(encoded.examples, fraction: evalFraction, seed: seed)
+        guard !training.isEmpty else { throw ValidationError("\(data): no training examples left after the held-out split") }
+        let parameters = exampleParameters
+        let blocks = pretrained.model.configuration.blockCount
+        var optimizer: AdamW, state: Checkpoint.TrainerState
+        if resume {
+            let restored = try Checkpoint.load(from: output)
+            pretrained = PretrainedModel(
+                model: restored.model, tokenizer: pretrained.tokenizer, chatTemplate: pretrained.chatTemplate,
+                chatTemplateSource: pretrained.chatTemplateSource)
+            (optimizer, state) = (restored.optimizer, restored.state)
+            state.schedule = parameters.schedule(examples: training.count)
+            Terminal.error("resuming \(output) at step \(state.step)\n")
+        } else {
+            pretrained.model.trainable = trainableBlocks == 0 ? .all : .topBlocks(trainableBlocks, of: blocks)
+            pretrained.model.trainable.tokenEmbedding = trainableBlocks == 0
+            optimizer = AdamW(model: pretrained.model, configuration: parameters.optimizer)
+            state = SFTTrainer.initialState(for: pretrained.model, parameters: parameters, examples: training.count)
         }
-        handle.write(Data((line + "\n").utf8))
+        let selected = training.reduce(0) { $0 + $1.lossMask.filter { $0 }.count }
+        Terminal.error("""
+            model: \(modelPath): \(blocks) blocks, training \(trainableBlocks == 0 ? "every block" : "the top \(min(trainableBlocks, blocks)) blocks"), GEMM: \(pretrained.model.multiplier.name)
+            data: \(data): \(dataset.records.count) records → \(training.count) training / \(heldOut.count) held out; \(selected) training tokens carry loss; \(encoded.report)
+
+            """)
+        let metricsFile = try metrics.map { try MetricsWriter(path: $0) }
+        var printer = ProgressPrinter()
+        let model = pretrained
+        try SFTTrainer.train(
+            model: model.model, optimizer: optimizer, state: &state, examples: training, heldOut: heldOut, parameters: parameters,
+            paddingToken: model.model.configuration.paddingTokenId ?? 0,
+            checkpoint: { state in
+                try Checkpoint.save(model: model.model, optimizer: optimizer, state: state, to: output, pretrained: model)
+                return output
+            }
+        ) { event in
+            switch event {
+            case let .step(m):
+                metricsFile?.write(event: "step", m)
+                printer.step(m.step, of: m.totalSteps, "loss \(String(format: "%.4f", m.loss)) lr \(String(format: "%.2e", Double(m.learningRate))) \(Int(m.tokensPerSecond)) tok/s")
+            case let .evaluation(step, loss):
+                metricsFile?.write(event: "evaluation", ["step": Double(step), "eval_loss": loss])
+                printer.line("eval at step \(step): held-out completion loss \(String(format: "%.4f", loss))")
+            case let .checkpoint(step, path):
+                metricsFile?.write(event: "checkpoint", ["step": String(step), "path": path])
+                printer.line("saved \(path) at step \(step)")
+            }
+            return .more
+        }
     }
 }

@@ -9,12 +9,12 @@ struct ModelOptions: ParsableArguments {
 
     func load() throws -> PretrainedModel { try Self.load(path: model) }
 
-    static func load(path: String) throws -> PretrainedModel {
+    static func load(path: String, scalarHead: Bool = false) throws -> PretrainedModel {
         guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no such file or directory: \(path)") }
-        return try PretrainedModel.load(path: path)
+        return try PretrainedModel.load(path: path, scalarHead: scalarHead)
     }
 
-    func loadWithTokenizer() throws -> (PretrainedModel, BytePairTokenizer) {
+    func loadWithTokenizer() throws -> (PretrainedModel, any Tokenizer) {
         let loaded = try load()
         guard let tokenizer = loaded.tokenizer else { throw ValidationError("\(model) has no tokenizer") }
         return (loaded, tokenizer)

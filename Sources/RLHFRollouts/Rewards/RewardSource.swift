@@ -1,0 +1,47 @@
+import RLHFData
+
+/// What a reward source scores: one response to one prompt, as text and as tokens, with the prompt
+/// record's other fields (e.g. an `answer` to match).
+public struct RewardInput: Sendable {
+    /// The prompt as the policy saw it (rendered with the chat template for conversational data).
+    public let prompt: String
+    /// The response text (special tokens removed, stop strings cut).
+    public let response: String
+    public let promptTokens: [Int]
+    public let responseTokens: [Int]
+    /// The prompt record's fields other than `prompt` (JSON, exactly as read).
+    public let fields: [String: JSONValue]
+    /// Whether the response ended with an end-of-sequence / end-of-turn token.
+    public let endedWithEOS: Bool
+
+    public init(prompt: String, response: String, promptTokens: [Int] = [], responseTokens: [Int] = [],
+                fields: [String: JSONValue] = [:], endedWithEOS: Bool = true) {
+        self.prompt = prompt
+        self.response = response
+        self.promptTokens = promptTokens
+        self.responseTokens = responseTokens
+        self.fields = fields
+        self.endedWithEOS = endedWithEOS
+    }
+}
+
+/// Anything that scores responses: a reward model, an ensemble, a rule, an external command.
+/// One call scores a whole batch, so a model runs one forward pass and a command one round trip.
+public protocol RewardSource: Sendable {
+    /// A short name for logs and metrics (`"reward-model"`, `"length(target=64)"`, …).
+    var name: String { get }
+    /// One score per input, in order.
+    /// - Throws: ``RewardError`` when a score cannot be produced; nothing is made up.
+    func scores(for inputs: [RewardInput]) throws -> [Double]
+}
+
+/// Why a reward source produced no score.
+public struct RewardError: Error, CustomStringConvertible, Equatable {
+    public let source: String
+    public let reason: String
+    public init(source: String, reason: String) {
+        self.source = source
+        self.reason = reason
+    }
+    public var description: String { "reward \(source): \(reason)" }
+}

@@ -1,0 +1,197 @@
+import RLHFAlignment
+import RLHFData
+import RLHFModel
+import RLHFRollouts
+import RLHFTensor
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Bradley–Terry reward-model training on preference pairs (TRL's `RewardTrainer`).
+///
+/// Each step: learning rate from the schedule → the next B pairs of a seeded shuffle → one batch
+/// of 2B rows (chosen rows, then rejected rows) → scalar head at each row's last real token →
+/// Bradley–Terry loss (optional margin, optional centering) → backward through the values →
+/// clip → AdamW → report. Held-out pairs are scored at the evaluation interval and at the end.
+public enum RewardModelTrainer {
+    /// Settings of a reward-model run. Every field has TRL's default where TRL has one.
+    public struct Parameters: Sendable, Codable, Equatable {
+        /// Passes over the training pairs.
+        public var epochs: Int = 1
+        /// Pairs per optimizer step (TRL `per_device_train_batch_size`).
+        public var batchSize: Int = 8
+        /// Peak learning rate (TRL `RewardConfig` default 1e-5 is for full fine-tuning; with only
+        /// the top blocks trainable a larger rate is usual).
+        public var learningRate: Float = 1e-5
+        /// Linear warm-up as a fraction of all steps, then linear decay to 0 (TRL's default schedule).
+        public var warmupRatio: Double = 0
+        /// Decoupled weight decay (TRL default 0).
+        public var weightDecay: Float = 0
+        /// Global gradient-norm clip (TRL `max_grad_norm` 1).
+        public var maximumGradientNorm: Float = 1
+        /// TRL `center_rewards_coefficient` (nil: off; 1e-2 recommended).
+        public var centeringCoefficient: Double? = nil
+        /// Use each pair's `margin` when the data has one (TRL does whenever the column exists).
+        public var useMargins: Bool = true
+        /// Evaluate on the held-out pairs every this many steps (0: only at the end).
+        public var evaluationInterval: Int = 0
+        /// Seed of the data order (member i of an ensemble uses `seed + i`, also for its head).
+        public var seed: UInt64 = 0
+
+        public init() {}
+    }
+
+    /// Held-out metrics of a reward model (TRL names where TRL has them).
+    public struct Evaluation: Sendable, Codable, Equatable {
+        public var pairs: Int
+        public var loss: Double
+        public var accuracy: Double
+        /// Mean r_chosen − r_rejected.
+        public var margin: Double
+        public var meanChosenReward: Double
+        public var meanRejectedReward: Double
+        public var rewardStandardDeviation: Double
+        /// Expected calibration error of σ(r_chosen − r_rejected) as P(chosen preferred), 10 bins,
+        /// each pair counted in both orders.
+        public var expectedCalibrationError: Double
+        /// Brier score of the same probabilities.
+        public var brierScore: Double
+        /// Pearson correlation of every held-out reward with its response's length in tokens (nil
+        /// when undefined): a reward model that mostly counts tokens shows it here.
+        public var lengthCorrelation: Double?
+    }
+
+    /// What the trainer reports.
+    public enum Progress: Sendable {
+        case step(StepMetrics, accuracy: Double)
+        case evaluation(step: Int, Evaluation)
+    }
+
+    /// Trains `model` (which must have a scalar head; set `model.trainable` first) on `pairs`.
+    /// - Returns: the held-out evaluation at the end (nil when `heldOut` is empty).
+    @discardableResult
+    public static func train(
+        model: LlamaModel, pairs: [TokenizedPair], heldOut: [TokenizedPair], parameters: Parameters,
+        paddingToken: Int, endToken: Int?, progress: (Progress) -> TrainingDecision
+    ) throws -> Evaluation? {
+        guard model.hasScalarHead else { throw LlamaError.noScalarHead }
+        guard !pairs.isEmpty else { throw TrainingError.notEnoughData(tokens: 0, needed: 1) }
+        let stepsPerEpoch = (pairs.count + parameters.batchSize - 1) / parameters.batchSize
+        let totalSteps = stepsPerEpoch * parameters.epochs
+        let schedule = LearningRateSchedule.linear(
+            warmupSteps: Int((parameters.warmupRatio * Double(totalSteps)).rounded(.up)), totalSteps: totalSteps)
+        let optimizer = AdamW(model: model, configuration: AdamW.Configuration(
+            learningRate: parameters.learningRate, weightDecay: parameters.weightDecay, decayNormsAndBiases: false))
+        var generator = SeededGenerator(seed: parameters.seed)
+        let start = ContinuousClock.now
+        var step = 0
+        for _ in 0..<parameters.epochs {
+            var order = Array(pairs.indices)
+            order.shuffle(using: &generator)
+            for first in stride(from: 0, to: order.count, by: parameters.batchSize) {
+                let stepStart = ContinuousClock.now
+                let batch = order[first..<min(order.count, first + parameters.batchSize)].map { pairs[$0] }
+                let learningRate = schedule.learningRate(step: step, baseRate: parameters.learningRate)
+                model.zeroGradients()
+                let spans = Self.spans(batch, paddingToken: paddingToken, endToken: endToken)
+                let output = try model.forward(spans.batch, tokenLogProbs: false, values: true, retainForBackward: true)
+                let scores = spans.last(output.values).map(Double.init)
+                let n = batch.count
+                let result = BradleyTerry.loss(
+                    chosen: Array(scores[..<n]), rejected: Array(scores[n...]),
+                    margins: parameters.useMargins ? margins(batch) : nil,
+                    centeringCoefficient: parameters.centeringCoefficient ?? 0)
+                let gradient = (result.chosenGradient + result.rejectedGradient).map(Float.init)
+                try model.backward(valueGradients: spans.scatterLast(gradient))
+                step += 1
+                let norm = try OptimizerStep.apply(
+                    model, optimizer: optimizer, learningRate: learningRate,
+                    maximumGradientNorm: parameters.maximumGradientNorm, step: step, loss: result.value)
+                let seconds = (ContinuousClock.now - stepStart).seconds
+                let metrics = StepMetrics(
+                    step: step, totalSteps: totalSteps, loss: result.value, learningRate: learningRate, gradientNorm: norm,
+                    tokensPerSecond: Double(spans.batch.tokenCount) / max(seconds, 1e-9),
+                    elapsedSeconds: (ContinuousClock.now - start).seconds)
+                let accuracy = result.diagnostics.first { $0.name == "accuracy" }?.value ?? .nan
+                if progress(.step(metrics, accuracy: accuracy)) == .stop { return try finalEvaluation() }
+                if parameters.evaluationInterval > 0, step % parameters.evaluationInterval == 0, step < totalSteps, !heldOut.isEmpty {
+                    let evaluation = try evaluate(model: model, pairs: heldOut, paddingToken: paddingToken, endToken: endToken,
+                                                  batchSize: parameters.batchSize)
+                    if progress(.evaluation(step: step, evaluation)) == .stop { return evaluation }
+                }
+            }
+        }
+        func finalEvaluation() throws -> Evaluation? {
+            guard !heldOut.isEmpty else { return nil }
+            let evaluation = try evaluate(model: model, pairs: heldOut, paddingToken: paddingToken, endToken: endToken,
+                                          batchSize: parameters.batchSize)
+            _ = progress(.evaluation(step: step, evaluation))
+            return evaluation
+        }
+        return try finalEvaluation()
+    }
+
+    /// Chosen rows then rejected rows, each completion ending with `endToken`.
+    static func spans(_ batch: [TokenizedPair], paddingToken: Int, endToken: Int?) -> ResponseSpans {
+        func ended(_ tokens: [Int]) -> [Int] {
+            guard let endToken, tokens.last != endToken else { return tokens }
+            return tokens + [endToken]
+        }
+        let prompts = batch.map(\.prompt) + batch.map(\.prompt)
+        let responses = batch.map { ended($0.chosen) } + batch.map { ended($0.rejected) }
+        return ResponseSpans(prompts: prompts, responses: responses, paddingToken: paddingToken)
+    }
+
+    static func margins(_ batch: [TokenizedPair]) -> [Double]? {
+        batch.contains { $0.margin != nil } ? batch.map { $0.margin ?? 0 } : nil
+    }
+
+    /// Scores of chosen and rejected completions of `pairs`, `batchSize` pairs per forward pass.
+    public static func scores(
+        model: LlamaModel, pairs: [TokenizedPair], paddingToken: Int, endToken: Int?, batchSize: Int
+    ) throws -> (chosen: [Double], rejected: [Double]) {
+        var chosen = [Double](), rejected = [Double]()
+        for first in stride(from: 0, to: pairs.count, by: max(1, batchSize)) {
+            let batch = Array(pairs[first..<min(pairs.count, first + max(1, batchSize))])
+            let spans = spans(batch, paddingToken: paddingToken, endToken: endToken)
+            let values = spans.last(try model.forward(spans.batch, tokenLogProbs: false, values: true).values).map(Double.init)
+            chosen += values[..<batch.count]
+            rejected += values[batch.count...]
+        }
+        return (chosen, rejected)
+    }
+
+    /// Held-out accuracy, margin, loss, calibration and length correlation.
+    public static func evaluate(
+        model: LlamaModel, pairs: [TokenizedPair], paddingToken: Int, endToken: Int?, batchSize: Int
+    ) throws -> Evaluation {
+        let (chosen, rejected) = try scores(model: model, pairs: pairs, paddingToken: paddingToken, endToken: endToken, batchSize: batchSize)
+        return evaluation(chosen: chosen, rejected: rejected, pairs: pairs)
+    }
+
+    /// The metrics of given held-out scores.
+    public static func evaluation(chosen: [Double], rejected: [Double], pairs: [TokenizedPair]) -> Evaluation {
+        let loss = BradleyTerry.loss(chosen: chosen, rejected: rejected, margins: margins(pairs))
+        // Each pair is seen in both orders, (σ(Δ), chosen preferred) and (1 − σ(Δ), not), so the
+        // calibration is measured against a label frequency that is not trivially 1.
+        let preferred = zip(chosen, rejected).map { StableMath.sigmoid($0 - $1) }
+        let probabilities = preferred + preferred.map { 1 - $0 }
+        let outcomes = Array(repeating: true, count: preferred.count) + Array(repeating: false, count: preferred.count)
+        let all = chosen + rejected
+        let lengths = pairs.map { Double($0.chosen.count) } + pairs.map { Double($0.rejected.count) }
+        let (_, deviation) = Statistics.meanAndStandardDeviation(all)
+        return Evaluation(
+            pairs: pairs.count, loss: loss.value,
+            accuracy: Double(zip(chosen, rejected).filter { $0 > $1 }.count) / Double(max(1, pairs.count)),
+            margin: zip(chosen, rejected).map { $0 - $1 }.reduce(0, +) / Double(max(1, pairs.count)),
+            meanChosenReward: chosen.reduce(0, +) / Double(max(1, chosen.count)),
+            meanRejectedReward: rejected.reduce(0, +) / Double(max(1, rejected.count)),
+            rewardStandardDeviation: deviation,
+            expectedCalibrationError: Calibration.expectedCalibrationError(probabilities: probabilities, outcomes: outcomes),
+            brierScore: Calibration.brierScore(probabilities: probabilities, outcomes: outcomes),
+            lengthCorrelation: Statistics.pearsonCorrelation(all, lengths))
+    }
+}
