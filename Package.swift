@@ -15,8 +15,8 @@ let package = Package(
         // MARK: - Public API
         // Float32 tensors, GEMM (BLAS loaded at run time, portable SIMD fallback), vector math, RNG.
         .target(name: "RLHFTensor", dependencies: ["CRLHFKernels"]),
-        // Bytes on disk: bounds-checked reader, safetensors, JSON configuration files.
-        .target(name: "RLHFFormats", dependencies: ["RLHFTensor", "RLHFTokenizer"]),
+        // Bytes on disk: bounds-checked reader, safetensors, GGUF (tensors and metadata), atomic files.
+        .target(name: "RLHFFormats", dependencies: ["RLHFTensor"]),
         // Text <-> token ids.
         .target(name: "RLHFTokenizer"),
         // The Llama decoder: layout tables, kernels, forward/backward, log-probs, scalar head, loading.

@@ -6,5 +6,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 RLHF_SMOLLM2_GGUF="$(bash scripts/fetch-smollm2.sh)"
 export RLHF_SMOLLM2_GGUF
+# Real-model CLI tests run the release binary (seconds instead of minutes per command).
+swift build -c release --product rlhf
+RLHF_CLI="$(swift build -c release --show-bin-path)/rlhf"
+export RLHF_CLI
 swift build --build-tests
 swift test --skip-build

@@ -1,6 +1,6 @@
 // Attention of one decoding token over its cached keys and values, per group of query heads that
-// share a key/value head (see CRLHFKernels.h).
-#include "CRLHFKernels.h"
+// share a key/value head (see DecodeAttention.h).
+#include "DecodeAttention.h"
 #include "SIMDHelpers.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -90,7 +90,7 @@ __attribute__((target("avx2,fma"))) void rlhf_attention_decode(int G, int HS, in
 void rlhf_attention_decode(int G, int HS, int count, float scale, const float *q, int qStride, const float *keys,
                            const float *values, float *scores, float *out, int outStride) {
     (void)G; (void)HS; (void)count; (void)scale; (void)q; (void)qStride; (void)keys; (void)values; (void)scores;
-    (void)out; (void)outStride;  // never called: rlhf_small_gemm_available() is 0 here
+    (void)out; (void)outStride;  // never called: rlhf_cpu_has_avx2_fma() is 0 here
 }
 
 #endif

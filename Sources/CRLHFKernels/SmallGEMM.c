@@ -6,16 +6,11 @@
 // 7 loads per 12 FMAs, and every byte of B is read from memory once. While the later row blocks
 // work on a tile they prefetch the next one: without that, memory and arithmetic take turns (a
 // batch-16 decoding step's GEMMs took 42 ms instead of 29 here).
-#include "CRLHFKernels.h"
+#include "SmallGEMM.h"
 #include "SIMDHelpers.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
-
-int rlhf_small_gemm_available(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
 
 __attribute__((target("avx2,fma"))) static inline void store(float *c, float value, float alpha, float beta) {
     *c = beta == 0.0f ? alpha * value : alpha * value + beta * *c;
@@ -170,8 +165,6 @@ __attribute__((target("avx2,fma"))) void rlhf_small_gemm_nt(int M, int n0, int n
 }
 
 #else
-
-int rlhf_small_gemm_available(void) { return 0; }
 
 void rlhf_small_gemm_nt(int M, int n0, int n1, int K, float alpha, const float *A, int lda, const float *B, int ldb,
                         float beta, float *C, int ldc) {

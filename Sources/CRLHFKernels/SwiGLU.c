@@ -1,5 +1,5 @@
-// The SwiGLU gate a = silu(g)·u of the Llama MLP, forward (see CRLHFKernels.h).
-#include "CRLHFKernels.h"
+// The SwiGLU gate a = silu(g)·u of the Llama MLP, forward (see SwiGLU.h).
+#include "SwiGLU.h"
 #include "SIMDHelpers.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -25,7 +25,7 @@ __attribute__((target("avx2,fma"))) void rlhf_swiglu_forward(const float *gateUp
 #else
 
 void rlhf_swiglu_forward(const float *gateUp, float *out, int rows, int F) {
-    (void)gateUp; (void)out; (void)rows; (void)F;  // never called: rlhf_small_gemm_available() is 0 here
+    (void)gateUp; (void)out; (void)rows; (void)F;  // never called: rlhf_cpu_has_avx2_fma() is 0 here
 }
 
 #endif

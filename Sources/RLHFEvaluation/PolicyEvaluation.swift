@@ -76,14 +76,6 @@ public enum PolicyEvaluation {
     }
 
     static func score(_ completions: [RolloutGenerator.Completion], _ reward: any RewardSource) throws -> [Double] {
-        let inputs = completions.map {
-            RewardInput(prompt: $0.prompt.text, response: $0.text, promptTokens: $0.prompt.tokens, responseTokens: $0.tokens,
-                        fields: $0.prompt.fields, endedWithEOS: $0.finishReason == .stopToken)
-        }
-        let scores = try reward.scores(for: inputs)
-        guard scores.count == inputs.count else {
-            throw RewardError(source: reward.name, reason: "returned \(scores.count) scores for \(inputs.count) responses")
-        }
-        return scores
+        try reward.checkedScores(for: completions.map(\.rewardInput))
     }
 }

@@ -1,15 +1,16 @@
 import RLHFTensor
 
 /// Everything the forward pass keeps for the backward pass, plus backward scratch, for one batch
-/// shape (llm.c's `ActivationTensors`). Per-layer tensors have `slots` copies: one per block when
-/// retained for backward, a single reused one for inference.
+/// shape (llm.c's `ActivationTensors`). Per-layer tensors have `slots` copies: one per block from
+/// `firstBlock` up when retained for backward (a pass that starts from frozen-trunk states keeps
+/// nothing below its first block), a single reused one for inference.
 ///
 /// Shapes (N = B·T rows, W = (NH + 2·KVH)·HS, Y = NH·HS):
 /// residual [slots+1, N, C] · normed1, normed2, middle [slots, N, C] · rstd1, rstd2 [slots, N] ·
 /// qkv [slots, N, W] · probabilities [slots, B, NH, T, T] · attentionOutput [slots, N, Y] ·
 /// gateUp [slots, N, 2F] · activated [slots, N, F] · finalNormed [N, C] · finalRstd [N].
 final class ActivationStorage {
-    let batchSize: Int, sequenceLength: Int, slots: Int, retained: Bool
+    let batchSize: Int, sequenceLength: Int, slots: Int, retained: Bool, firstBlock: Int
     let rows: Int
     let C: Int, W: Int, Y: Int, F: Int, NH: Int
 
@@ -36,11 +37,12 @@ final class ActivationStorage {
     lazy var dGateUp = FloatBuffer(count: rows * 2 * F)
     lazy var dActivated = FloatBuffer(count: rows * F)
 
-    init(configuration c: LlamaConfiguration, batchSize B: Int, sequenceLength T: Int, retained: Bool) {
+    init(configuration c: LlamaConfiguration, batchSize B: Int, sequenceLength T: Int, retained: Bool, firstBlock: Int = 0) {
         batchSize = B
         sequenceLength = T
         self.retained = retained
-        slots = retained ? c.blockCount : 1
+        self.firstBlock = retained ? firstBlock : 0
+        slots = retained ? c.blockCount - self.firstBlock : 1
         rows = B * T
         C = c.hiddenSize
         W = c.queryWidth + 2 * c.keyValueWidth
@@ -69,16 +71,17 @@ final class ActivationStorage {
         lengths.deallocate()
     }
 
-    func fits(batchSize B: Int, sequenceLength T: Int, retained: Bool) -> Bool {
-        B == batchSize && T == sequenceLength && retained == self.retained
+    func fits(batchSize B: Int, sequenceLength T: Int, retained: Bool, firstBlock: Int = 0) -> Bool {
+        B == batchSize && T == sequenceLength && retained == self.retained && (!retained || firstBlock == self.firstBlock)
     }
 
     /// Input residual of block l (index l+1 holds its output).
     func residual(_ l: Int) -> UnsafeMutablePointer<Float> {
-        residual.pointer + (retained ? l : l & 1) * rows * C
+        precondition(!retained || l >= firstBlock, "block \(l) is below the first retained block \(firstBlock)")
+        return residual.pointer + (retained ? l - firstBlock : l & 1) * rows * C
     }
 
-    func slot(_ l: Int) -> Int { retained ? l : 0 }
+    func slot(_ l: Int) -> Int { retained ? l - firstBlock : 0 }
 
     /// Named pointers to block l's saved tensors (shapes in the type's documentation).
     struct BlockActivations {

@@ -19,6 +19,10 @@ extension LlamaModel {
                 throw LlamaError.gradientCountMismatch(what: "valueGradients", expected: s.rows, actual: g.count)
             }
         }
+        let lowestNeeded = trainable.tokenEmbedding ? 0 : min(trainable.lowestTrainableBlock, configuration.blockCount)
+        if lowestNeeded < trainingStartBlock {
+            throw LlamaError.backwardBelowStartBlock(lowestTrainable: lowestNeeded, startBlock: trainingStartBlock)
+        }
         s.forwardDone = false
         let c = configuration
         let N = s.rows, C = s.C
@@ -35,6 +39,7 @@ extension LlamaModel {
         // Below the heads: the final RMSNorm, then blocks top-down to the lowest one that trains.
         let embeddingTrains = trainable.tokenEmbedding
         let lowest = embeddingTrains ? 0 : min(trainable.lowestTrainableBlock, c.blockCount)
+
         let dResidual = s.dResidual.pointer
         dResidual.update(repeating: 0, count: N * C)
         RMSNorm.backward(

@@ -1,4 +1,3 @@
-import CRLHFKernels
 import RLHFTensor
 
 /// Incremental inference with a ``KeyValueCache``: prompt prefill and token-by-token decoding are
@@ -46,28 +45,25 @@ extension LlamaModel {
             }
         }
         let newCounts = newTokens.map(\.count)
-        let C = c.hiddenSize, F = c.intermediateSize, NH = c.attentionHeadCount, KVH = c.keyValueHeadCount
-        let HS = c.headDimension, W = c.queryWidth + 2 * c.keyValueWidth, Y = c.queryWidth
+        let C = c.hiddenSize
         let P = parameters.pointer
-        let x = s.residual.pointer, xn = s.normed.pointer, qkv = s.qkv.pointer
+        let x = s.residual.pointer, xn = s.normed.pointer, rstd = s.reciprocalRMS.pointer
+        // One residual stream updated in place: middle and output are the input.
+        let v = BlockBuffers(
+            input: x, normed1: xn, rstd1: rstd, qkv: s.qkv.pointer, attentionOutput: s.attentionOutput.pointer,
+            middle: x, normed2: xn, rstd2: rstd, gateUp: s.gateUp.pointer, activated: s.activated.pointer, output: x)
+        let shape = AttentionShape(batchSize: B, sequenceLength: Tn, queryHeads: c.attentionHeadCount,
+                                   keyValueHeads: c.keyValueHeadCount, headDimension: c.headDimension)
         Embedding.forward(tokens: s.tokens, table: P + layout.tokenEmbedding, output: x, rows: N, width: C)
         for l in 0..<c.blockCount {
-            let o = layout.blocks[l]
-            RMSNorm.forward(input: x, weight: P + o.attentionNorm, output: xn, reciprocalRMS: s.reciprocalRMS.pointer,
-                            rows: N, width: C, epsilon: c.rmsNormEpsilon)
-            linear(xn, weight: P + o.queryKeyValue, into: qkv, rows: N, inFeatures: C, outFeatures: W)
-            rotary.apply(qkv, rows: N, sequenceLength: Tn, width: W, column: 0, heads: NH, headDimension: HS, positions: s.positions)
-            rotary.apply(qkv, rows: N, sequenceLength: Tn, width: W, column: NH * HS, heads: KVH, headDimension: HS,
-                         positions: s.positions)
-            storeKeysAndValues(cache, layer: l, qkv: qkv, rowsPerSequence: Tn, newCounts: newCounts)
-            cachedAttention(cache, layer: l, qkv: qkv, output: s.attentionOutput.pointer, rowsPerSequence: Tn, newCounts: newCounts)
-            linear(s.attentionOutput.pointer, weight: P + o.attentionOutput, into: x, rows: N, inFeatures: Y, outFeatures: C,
-                   accumulate: true)
-            RMSNorm.forward(input: x, weight: P + o.mlpNorm, output: xn, reciprocalRMS: s.reciprocalRMS.pointer,
-                            rows: N, width: C, epsilon: c.rmsNormEpsilon)
-            linear(xn, weight: P + o.gateUp, into: s.gateUp.pointer, rows: N, inFeatures: C, outFeatures: 2 * F)
-            SwiGLU.forward(gateUp: s.gateUp.pointer, output: s.activated.pointer, rows: N, width: F)
-            linear(s.activated.pointer, weight: P + o.down, into: x, rows: N, inFeatures: F, outFeatures: C, accumulate: true)
+            // Attention over the cache, after appending the new tokens' keys and values to it.
+            blockForward(l, v, rows: N, sequenceLength: Tn, positions: s.positions) { qkv, y in
+                storeKeysAndValues(cache, layer: l, qkv: qkv, rowsPerSequence: Tn, newCounts: newCounts)
+                let layer = cache.offset(block: l, row: 0, head: 0)
+                DecodeAttention.forward(
+                    queryKeyValue: qkv, keys: cache.keys.pointer + layer, values: cache.values.pointer + layer,
+                    capacity: cache.capacity, starts: cache.lengths, newCounts: newCounts, shape: shape, output: y)
+            }
         }
         for b in 0..<B { cache.lengths[b] += newCounts[b] }
         // Final norm and head on each row's last new token only.
@@ -103,61 +99,6 @@ extension LlamaModel {
                     let base = cache.offset(block: l, row: b, head: h) + position * HS
                     (cache.keys.pointer + base).update(from: row + (NH + h) * HS, count: HS)
                     (cache.values.pointer + base).update(from: row + (NH + KVH + h) * HS, count: HS)
-                }
-            }
-        }
-    }
-
-    /// Causal attention of every new token over its row's cached keys and values (which already
-    /// include the new tokens). Writes [N, NH·HS]; padded rows get zeros.
-    private func cachedAttention(_ cache: KeyValueCache, layer l: Int, qkv: UnsafePointer<Float>,
-                                 output: UnsafeMutablePointer<Float>, rowsPerSequence Tn: Int, newCounts: [Int]) {
-        let c = configuration
-        let NH = c.attentionHeadCount, HS = c.headDimension, group = NH / c.keyValueHeadCount
-        let W = c.queryWidth + 2 * c.keyValueWidth, Y = c.queryWidth
-        let scale = 1 / Float(HS).squareRoot()
-        nonisolated(unsafe) let qkv = qkv, output = output
-        let starts = cache.lengths, capacity = cache.capacity, KVH = c.keyValueHeadCount
-        // AVX2 kernel where the CPU has it (query heads of a group are adjacent in qkv and output).
-        let useKernel = SmallBatchGEMM.isAvailable && HS % 8 == 0
-        // One task per (row, KV head): each cached key/value row is loaded once for its query heads.
-        Parallel.forEach(count: cache.batchSize * KVH) { task in
-            let b = task / KVH, kvh = task % KVH
-            let keys = cache.keys.pointer + cache.offset(block: l, row: b, head: kvh)
-            let values = cache.values.pointer + cache.offset(block: l, row: b, head: kvh)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: capacity * group) { scratch in
-                let p = scratch.baseAddress!
-                for t in 0..<Tn {
-                    for h in (kvh * group)..<((kvh + 1) * group) {
-                        (output + (b * Tn + t) * Y + h * HS).update(repeating: 0, count: HS)
-                    }
-                    guard t < newCounts[b] else { continue }
-                    let position = starts[b] + t
-                    let count = position + 1
-                    if useKernel {
-                        rlhf_attention_decode(
-                            Int32(group), Int32(HS), Int32(count), scale, qkv + (b * Tn + t) * W + kvh * group * HS, Int32(HS),
-                            keys, values, p, output + (b * Tn + t) * Y + kvh * group * HS, Int32(HS))
-                        continue
-                    }
-                    for g in 0..<group {
-                        let q = qkv + (b * Tn + t) * W + (kvh * group + g) * HS
-                        let scores = p + g * capacity
-                        var maximum = -Float.infinity
-                        for s in 0..<count {
-                            let score = VectorMath.dot(q, keys + s * HS, count: HS) * scale
-                            scores[s] = score
-                            maximum = max(maximum, score)
-                        }
-                        let inverse = 1 / VectorMath.expShifted(scores, shift: maximum, into: scores, count: count)
-                        for s in 0..<count { scores[s] *= inverse }
-                    }
-                    for s in 0..<count {
-                        let value = values + s * HS
-                        for g in 0..<group {
-                            VectorMath.addScaled(value, scale: p[g * capacity + s], to: output + (b * Tn + t) * Y + (kvh * group + g) * HS, count: HS)
-                        }
-                    }
                 }
             }
         }

@@ -7,6 +7,7 @@ public enum LlamaError: Error, CustomStringConvertible, Equatable {
     case noScalarHead
     case backwardWithoutForward
     case gradientCountMismatch(what: String, expected: Int, actual: Int)
+    case backwardBelowStartBlock(lowestTrainable: Int, startBlock: Int)
 
     public var description: String {
         switch self {
@@ -18,6 +19,8 @@ public enum LlamaError: Error, CustomStringConvertible, Equatable {
             return "this model has no scalar head (create it with scalarHead: true)"
         case .backwardWithoutForward:
             return "backward needs a preceding forward pass with retainForBackward: true on the same batch"
+        case let .backwardBelowStartBlock(lowest, start):
+            return "the forward pass started at block \(start) from given states, but block \(lowest) (or the embedding) trains: freeze everything below block \(start)"
         case let .gradientCountMismatch(what, expected, actual):
             return "\(what) has \(actual) entries, expected \(expected) (one per batch position, [B, T])"
         }
@@ -66,6 +69,9 @@ public final class LlamaModel: @unchecked Sendable {
     let rotary: RotaryEmbedding
     /// Activations of the last forward pass that was retained for backward.
     var trainingStorage: ActivationStorage?
+    /// The block the retained forward pass started at (``forward(_:from:tokenLogProbs:values:retainForBackward:)``):
+    /// backward cannot reach below it.
+    var trainingStartBlock = 0
     /// Scratch of inference-only forward passes (one block's worth, reused), kept apart so that
     /// evaluating between a forward and its backward neither reallocates nor invalidates anything.
     var inferenceStorage: ActivationStorage?

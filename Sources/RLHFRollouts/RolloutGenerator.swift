@@ -35,6 +35,12 @@ public struct RolloutGenerator: Sendable {
         public let text: String
         public let samplerLogProbs: [Float]
         public let finishReason: FinishReason
+
+        /// What a reward source sees of this completion.
+        public var rewardInput: RewardInput {
+            RewardInput(prompt: prompt.text, response: text, promptTokens: prompt.tokens, responseTokens: tokens,
+                        fields: prompt.fields, endedWithEOS: finishReason == .stopToken)
+        }
     }
 
     public var samplesPerPrompt: Int

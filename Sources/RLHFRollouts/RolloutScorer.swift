@@ -13,17 +13,7 @@ public struct RolloutScorer {
         let prompts = completions.map(\.prompt.tokens), responses = completions.map(\.tokens)
         let old = try SequenceScorer.tokenLogProbs(model: policy, prompts: prompts, responses: responses, batchSize: batchSize)
         let referenceLogProbs = try SequenceScorer.tokenLogProbs(model: reference, prompts: prompts, responses: responses, batchSize: batchSize)
-        let inputs = completions.map {
-            RewardInput(prompt: $0.prompt.text, response: $0.text, promptTokens: $0.prompt.tokens, responseTokens: $0.tokens,
-                        fields: $0.prompt.fields, endedWithEOS: $0.finishReason == .stopToken)
-        }
-        let rewards = try reward.scores(for: inputs)
-        guard rewards.count == completions.count else {
-            throw RewardError(source: reward.name, reason: "returned \(rewards.count) scores for \(completions.count) responses")
-        }
-        if let bad = rewards.firstIndex(where: { !$0.isFinite }) {
-            throw RewardError(source: reward.name, reason: "response \(bad + 1) of \(rewards.count) got a non-finite score (\(rewards[bad]))")
-        }
+        let rewards = try reward.checkedScores(for: completions.map(\.rewardInput))
         return completions.indices.map { i in
             let c = completions[i]
             return Rollout(

@@ -27,6 +27,12 @@ public final class FloatBuffer: @unchecked Sendable {
         }
     }
 
+    /// A copy of `other`'s values.
+    public convenience init(copying other: FloatBuffer) {
+        self.init(count: other.count)
+        pointer.update(from: other.pointer, count: count)
+    }
+
     deinit { pointer.deallocate() }
 
     /// A buffer-pointer view of the whole storage.

@@ -4,14 +4,12 @@ import CRLHFKernels
 /// large row-major B (a weight matrix) and few rows M. B is streamed from memory once; BLAS would
 /// re-pack it on every call, which at M ≈ 16 costs as much as the arithmetic.
 ///
-/// The kernel is C with AVX2/FMA code selected at run time (`isAvailable`); elsewhere callers use
-/// their regular path.
+/// The kernel is C with AVX2/FMA code, run where ``CPUFeatures/avx2FMA`` holds; elsewhere callers
+/// use their regular path.
 public enum SmallBatchGEMM {
-    /// Whether this CPU runs the kernel (x86-64 with AVX2 and FMA); `RLHF_SMALL_GEMM=off` disables it.
-    public static let isAvailable: Bool = {
-        if let setting = getenv("RLHF_SMALL_GEMM"), String(cString: setting).lowercased() == "off" { return false }
-        return rlhf_small_gemm_available() != 0
-    }()
+    /// Whether the kernel runs: ``CPUFeatures/avx2FMA`` (so `RLHF_SIMD_KERNELS=off` disables it with
+    /// the other SIMD kernels), and `RLHF_SMALL_GEMM=off` disables this kernel alone.
+    public static let isAvailable: Bool = CPUFeatures.avx2FMA && !CPUFeatures.isSwitchedOff("RLHF_SMALL_GEMM")
 
     /// Largest M the kernel is used for; beyond it packing pays off.
     public static let maximumRows = 64
@@ -22,7 +20,7 @@ public enum SmallBatchGEMM {
         isAvailable && !transposeA && transposeB && m >= 1 && m <= maximumRows && n >= 64 && k >= 8
     }
 
-    /// C = alpha·A·Bᵀ + beta·C, split by output columns over the cores.
+    /// C = alpha·A·Bᵀ + beta·C, split by output columns over the cores. Requires ``isAvailable``.
     public static func multiply(
         m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
@@ -35,9 +33,3 @@ public enum SmallBatchGEMM {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

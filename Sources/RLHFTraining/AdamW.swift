@@ -20,8 +20,6 @@ import Darwin
 public final class AdamW: @unchecked Sendable {
     /// Hyper-parameters.
     public struct Configuration: Codable, Sendable, Equatable {
-        /// Peak learning rate (a schedule scales it per step).
-        public var learningRate: Float
         /// β₁, β₂.
         public var beta1: Float, beta2: Float
         /// ε added to the denominator.
@@ -33,10 +31,9 @@ public final class AdamW: @unchecked Sendable {
         public var decayNormsAndBiases: Bool
 
         public init(
-            learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+            beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
             weightDecay: Float = 0.01, decayNormsAndBiases: Bool = true
         ) {
-            self.learningRate = learningRate
             self.beta1 = beta1
             self.beta2 = beta2
             self.epsilon = epsilon
@@ -61,11 +58,11 @@ public final class AdamW: @unchecked Sendable {
     }
 
     /// Applies one update to the trainable parameters of `model` from its ``LlamaModel/gradients``,
-    /// at `learningRate` (defaults to the configured one).
-    public func update(_ model: LlamaModel, learningRate: Float? = nil) {
+    /// at `learningRate` (the trainer's schedule owns it; the optimizer keeps none).
+    public func update(_ model: LlamaModel, learningRate: Float) {
         precondition(model.layout.totalCount == firstMoment.count, "optimizer state does not match the model")
         step += 1
-        let lr = learningRate ?? configuration.learningRate
+        let lr = learningRate
         let c = configuration
         let correction1 = 1 - pow(Double(c.beta1), Double(step))
         let correction2 = 1 - pow(Double(c.beta2), Double(step))

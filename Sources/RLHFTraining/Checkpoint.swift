@@ -2,11 +2,7 @@ import RLHFFormats
 import RLHFModel
 import RLHFTensor
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
 import Foundation
-#endif
 
 /// A training checkpoint: everything needed to continue a run bit for bit.
 ///
@@ -21,10 +17,14 @@ import Foundation
 /// killed at any moment leaves either the previous checkpoint or the new one, never a torn one.
 /// Floats are stored in binary and the RNG state as integers: resuming is exact.
 public enum Checkpoint {
-    /// Bumped when the layout of a checkpoint changes.
-    public static let formatVersion = 1
+    /// Bumped when the layout of a checkpoint changes (2: hyper-parameters left the trainer state
+    /// for `parameters.json`).
+    public static let formatVersion = 2
 
-    /// The non-tensor part of a checkpoint.
+    /// The progress part of a checkpoint: where the run is, never how it is configured. The
+    /// hyper-parameters have one owner, the trainer's `Parameters` built from the command line;
+    /// a checkpoint keeps a copy in `parameters.json` for the record, which a resumed run compares
+    /// with its own (``differences(from:to:)``) instead of taking values from it.
     public struct TrainerState: Codable, Sendable, Equatable {
         /// Checkpoint format version (``Checkpoint/formatVersion`` when written).
         public var formatVersion: Int = Checkpoint.formatVersion
@@ -32,23 +32,14 @@ public enum Checkpoint {
         public var step: Int
         /// The trainer's random generator, exactly.
         public var generator: SeededGenerator
-        /// Optimizer hyper-parameters.
-        public var optimizer: AdamW.Configuration
-        /// Learning-rate schedule.
-        public var schedule: LearningRateSchedule
-        /// Which parameters train.
+        /// Which parameters train (the structure of the optimizer state).
         public var trainable: TrainableParameters
         /// Free-form trainer fields (e.g. the data cursor), as strings.
         public var extra: [String: String]
 
-        public init(
-            step: Int, generator: SeededGenerator, optimizer: AdamW.Configuration, schedule: LearningRateSchedule,
-            trainable: TrainableParameters, extra: [String: String] = [:]
-        ) {
+        public init(step: Int, generator: SeededGenerator, trainable: TrainableParameters, extra: [String: String] = [:]) {
             self.step = step
             self.generator = generator
-            self.optimizer = optimizer
-            self.schedule = schedule
             self.trainable = trainable
             self.extra = extra
         }
@@ -70,10 +61,13 @@ public enum Checkpoint {
     }
 
     /// Writes a checkpoint of `model`, `optimizer` and `state` to `directory`, atomically.
-    /// - Parameter pretrained: when given, the model is written as its Hugging Face directory
-    ///   (with tokenizer and chat template) instead of the bare configuration and weights.
+    /// - Parameters:
+    ///   - parameters: the run's hyper-parameters, written to `parameters.json` for the record.
+    ///   - pretrained: when given, the model is written as its Hugging Face directory (with
+    ///     tokenizer and chat template) instead of the bare configuration and weights.
     public static func save(
-        model: LlamaModel, optimizer: AdamW, state: TrainerState, to directory: String, pretrained: PretrainedModel? = nil
+        model: LlamaModel, optimizer: AdamW, state: TrainerState, parameters: some Encodable, to directory: String,
+        pretrained: PretrainedModel? = nil
     ) throws {
         let fileManager = FileManager.default
         let parent = URL(fileURLWithPath: directory).deletingLastPathComponent().path
@@ -94,6 +88,7 @@ public enum Checkpoint {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(encoder.encode(state), to: staging + "/trainer_state.json")
+        try AtomicFile.write(encoder.encode(parameters), to: staging + "/parameters.json")
         // Swap: directory → previous, staging → directory, drop previous.
         try? fileManager.removeItem(atPath: previous)
         if fileManager.fileExists(atPath: directory) { try fileManager.moveItem(atPath: directory, toPath: previous) }
@@ -113,9 +108,10 @@ public enum Checkpoint {
     }
 
     /// Loads a checkpoint: the model (with its scalar head when the file has one), the optimizer
-    /// with its moments and step, and the trainer state.
+    /// with its moments and step (and `optimizer`, the hyper-parameters of the resumed run), and
+    /// the trainer state.
     public static func load(
-        from directory: String, multiplier: any MatrixMultiplier = MatrixMultiply.best
+        from directory: String, optimizer optimizerConfiguration: AdamW.Configuration, multiplier: any MatrixMultiplier = MatrixMultiply.best
     ) throws -> (model: LlamaModel, optimizer: AdamW, state: TrainerState) {
         guard let path = resolve(directory) else { throw CheckpointError.notFound(path: directory) }
         let state = try JSONDecoder().decode(
@@ -129,7 +125,7 @@ public enum Checkpoint {
             configuration: configuration, safetensors: [weights], scalarHead: weights.info("score.weight") != nil,
             multiplier: multiplier)
         model.trainable = state.trainable
-        let optimizer = AdamW(model: model, configuration: state.optimizer)
+        let optimizer = AdamW(model: model, configuration: optimizerConfiguration)
         let moments = try SafetensorsFile(path: path + "/optimizer.safetensors")
         try model.readSafetensors(moments, into: optimizer.firstMoment, prefix: "exp_avg.")
         try model.readSafetensors(moments, into: optimizer.secondMoment, prefix: "exp_avg_sq.")
@@ -139,5 +135,28 @@ public enum Checkpoint {
         }
         optimizer.step = optimizerStep
         return (model, optimizer, state)
+    }
+
+    /// The settings that differ between the `parameters.json` of the checkpoint at `directory`
+    /// and `parameters` (key paths with both values, e.g. `"learningRate: 0.003 → 0.001"`);
+    /// empty when they agree or the checkpoint has no record.
+    public static func differences(from directory: String, to parameters: some Encodable) throws -> [String] {
+        guard let path = resolve(directory), let recorded = FileManager.default.contents(atPath: path + "/parameters.json") else { return [] }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let current = try encoder.encode(parameters)
+        func flatten(_ value: Any, _ prefix: String, into out: inout [String: String]) {
+            if let object = value as? [String: Any] {
+                for (key, member) in object { flatten(member, prefix.isEmpty ? key : prefix + "." + key, into: &out) }
+            } else {
+                out[prefix] = "\(value)"
+            }
+        }
+        var old = [String: String](), new = [String: String]()
+        flatten(try JSONSerialization.jsonObject(with: recorded, options: [.fragmentsAllowed]), "", into: &old)
+        flatten(try JSONSerialization.jsonObject(with: current, options: [.fragmentsAllowed]), "", into: &new)
+        return Set(old.keys).union(new.keys).sorted().compactMap { key in
+            old[key] == new[key] ? nil : "\(key): \(old[key] ?? "unset") → \(new[key] ?? "unset")"
+        }
     }
 }

@@ -21,8 +21,10 @@ public enum SFTTrainer {
         public var batchSize: Int = 8
         /// Tokens per window (T).
         public var sequenceLength: Int = 128
-        /// Peak learning rate and AdamW settings.
-        public var optimizer = AdamW.Configuration(learningRate: 3e-3, weightDecay: 0.1, decayNormsAndBiases: false)
+        /// Peak learning rate.
+        public var learningRate: Float = 3e-3
+        /// AdamW settings.
+        public var optimizer = AdamW.Configuration(weightDecay: 0.1, decayNormsAndBiases: false)
         /// Warm-up steps of the cosine schedule.
         public var warmupSteps: Int = 20
         /// Final learning rate as a fraction of the peak.
@@ -50,9 +52,7 @@ public enum SFTTrainer {
 
     /// A fresh trainer state for `model` under `parameters`.
     public static func initialState(for model: LlamaModel, parameters: Parameters) -> Checkpoint.TrainerState {
-        Checkpoint.TrainerState(
-            step: 0, generator: SeededGenerator(seed: parameters.seed), optimizer: parameters.optimizer,
-            schedule: parameters.schedule, trainable: model.trainable)
+        Checkpoint.TrainerState(step: 0, generator: SeededGenerator(seed: parameters.seed), trainable: model.trainable)
     }
 
     /// Trains until `parameters.steps` or until `progress` answers `.stop`, updating `state`.
@@ -70,7 +70,7 @@ public enum SFTTrainer {
         let start = clock.now
         while state.step < parameters.steps {
             let stepStart = clock.now
-            let learningRate = state.schedule.learningRate(step: state.step, baseRate: parameters.optimizer.learningRate)
+            let learningRate = parameters.schedule.learningRate(step: state.step, baseRate: parameters.learningRate)
             let batch = sampleBatch(from: training, batchSize: B, sequenceLength: T, generator: &state.generator)
             model.zeroGradients()
             let output = try model.forward(batch, retainForBackward: true)
@@ -99,7 +99,7 @@ public enum SFTTrainer {
             if let directory = parameters.checkpointDirectory,
                 last || decision == .stop
                     || (parameters.checkpointInterval > 0 && state.step % parameters.checkpointInterval == 0) {
-                try Checkpoint.save(model: model, optimizer: optimizer, state: state, to: directory)
+                try Checkpoint.save(model: model, optimizer: optimizer, state: state, parameters: parameters, to: directory)
                 if progress(.checkpoint(step: state.step, path: directory)) == .stop { decision = .stop }
             }
             if decision == .stop { break }

@@ -6,7 +6,9 @@ import _RLHFTestSupport
 @Suite("rlhf command line", .serialized)
 struct CommandLineTests {
     static var executable: URL {
-        // .build/<configuration>/swift-rlhfPackageTests.xctest → .build/<configuration>/rlhf
+        // `RLHF_CLI` (scripts/test.sh sets it to the release build), else the binary built next to
+        // the test bundle: .build/<configuration>/swift-rlhfPackageTests.xctest → .build/<configuration>/rlhf
+        if let path = ProcessInfo.processInfo.environment["RLHF_CLI"], !path.isEmpty { return URL(fileURLWithPath: path) }
         var url = URL(fileURLWithPath: CommandLine.arguments[0])
         while url.pathComponents.count > 1, !FileManager.default.fileExists(atPath: url.appendingPathComponent("rlhf").path) {
             url.deleteLastPathComponent()

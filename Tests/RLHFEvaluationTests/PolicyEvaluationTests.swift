@@ -3,18 +3,14 @@ import RLHFModel
 import RLHFRollouts
 import RLHFTokenizer
 import Testing
+import _RLHFTestSupport
 
 /// Policy evaluation on a tiny random byte-level Llama.
 @Suite("Policy evaluation")
 struct PolicyEvaluationTests {
-    static let configuration = LlamaConfiguration(
-        vocabularySize: ByteTokenizer().vocabularySize, hiddenSize: 32, intermediateSize: 64, blockCount: 2,
-        attentionHeadCount: 4, keyValueHeadCount: 2, maximumSequenceLength: 64,
-        beginningOfSequenceTokenId: 256, endOfSequenceTokenId: 257, paddingTokenId: 258)
+    static let configuration = TinyByteModel.configuration(blocks: 2)
 
-    static func policy(seed: UInt64) -> PretrainedModel {
-        PretrainedModel(model: LlamaModel(configuration: configuration, seed: seed), tokenizer: ByteTokenizer(), chatTemplate: nil)
-    }
+    static func policy(seed: UInt64) -> PretrainedModel { TinyByteModel.pretrained(seed: seed) }
 
     static let prompts = (0..<24).map { RolloutGenerator.Prompt(id: $0, tokens: [256, 65 + $0 % 26, 97 + $0 % 7], text: "p\($0)") }
 

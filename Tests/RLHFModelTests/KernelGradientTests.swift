@@ -45,18 +45,23 @@ struct KernelGradientTests {
     }
 
     /// The forward itself (vector kernel and scalar tail) against silu(g)·u in Double, over a wide
-    /// range of gate values.
+    /// range of gate values: the AVX2 kernel where the CPU has it, and always the Swift code (what
+    /// runs with `RLHF_SIMD_KERNELS=off`).
     @Test(arguments: [1, 8, 13, 40])
     func swiGLUForwardMatchesDefinition(width F: Int) {
         let N = 3
-        let gu = FloatBuffer(randomFloats(N * 2 * F, seed: 41, scale: 12)), a = FloatBuffer(count: N * F)
-        SwiGLU.forward(gateUp: gu.pointer, output: a.pointer, rows: N, width: F)
-        let values = gu.array, out = a.array
-        for n in 0..<N {
-            for i in 0..<F {
-                let g = Double(values[n * 2 * F + i]), u = Double(values[n * 2 * F + F + i])
-                let expected = g / (1 + Foundation.exp(-g)) * u
-                #expect(abs(Double(out[n * F + i]) - expected) <= 2e-6 * max(1, abs(expected)), "row \(n) column \(i)")
+        let gu = FloatBuffer(randomFloats(N * 2 * F, seed: 41, scale: 12))
+        for simd in CPUFeatures.avx2FMA ? [false, true] : [false] {
+            let a = FloatBuffer(count: N * F)
+            SwiGLU.forward(gateUp: gu.pointer, output: a.pointer, rows: N, width: F, simd: simd)
+            let values = gu.array, out = a.array
+            for n in 0..<N {
+                for i in 0..<F {
+                    let g = Double(values[n * 2 * F + i]), u = Double(values[n * 2 * F + F + i])
+                    let expected = g / (1 + Foundation.exp(-g)) * u
+                    #expect(abs(Double(out[n * F + i]) - expected) <= 2e-6 * max(1, abs(expected)),
+                            "simd \(simd) row \(n) column \(i)")
+                }
             }
         }
     }

@@ -9,14 +9,9 @@ import _RLHFTestSupport
 /// Sampling, scoring and storing rollouts on a tiny random byte-level Llama.
 @Suite("Rollouts")
 struct RolloutTests {
-    static let configuration = LlamaConfiguration(
-        vocabularySize: ByteTokenizer().vocabularySize, hiddenSize: 32, intermediateSize: 64, blockCount: 2,
-        attentionHeadCount: 4, keyValueHeadCount: 2, maximumSequenceLength: 64,
-        beginningOfSequenceTokenId: 256, endOfSequenceTokenId: 257, paddingTokenId: 258)
+    static let configuration = TinyByteModel.configuration(blocks: 2)
 
-    static func policy(seed: UInt64 = 1) -> PretrainedModel {
-        PretrainedModel(model: LlamaModel(configuration: configuration, seed: seed), tokenizer: ByteTokenizer(), chatTemplate: nil)
-    }
+    static func policy(seed: UInt64 = 1) -> PretrainedModel { TinyByteModel.pretrained(seed: seed) }
 
     static let prompts = ["Hello", "ab", "The quick brown", "x"].enumerated().map { index, text in
         RolloutGenerator.Prompt(id: 100 + index, tokens: [256] + ByteTokenizer().encode(text), text: text, fields: ["n": .number(Double(index))])

@@ -43,6 +43,11 @@ struct ChatTemplateTests {
             "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nS<|eot_id|>"
             + "<|start_header_id|>user<|end_header_id|>\n\nU<|eot_id|>")
         #expect(template.endOfTurn == "<|eot_id|>")
+        // As Meta's template: contents trimmed, BOS (and the default) only with a first message.
+        #expect(template.render([ChatMessage(role: "user", content: "  Hi\n")], addGenerationPrompt: false) ==
+            "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
+            + "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>")
+        #expect(template.render([], addGenerationPrompt: true) == "<|start_header_id|>assistant<|end_header_id|>\n\n")
     }
 
     @Test func detection() {
@@ -63,6 +68,28 @@ struct ChatTemplateTests {
         #expect(ChatTemplate.detect(fromJinja: qwen25) == .chatML(defaultSystemPrompt: "You are Qwen, created by Alibaba Cloud. You're helpful."))
         let llamaWithDefault = "{{ '<|start_header_id|>system<|end_header_id|>\n\nBe kind.<|eot_id|>' }}"
         #expect(ChatTemplate.detect(fromJinja: llamaWithDefault) == .llama3(defaultSystemPrompt: "Be kind."))
+        // Llama 3.1+: told from 3.0 by its system turn's "Cutting Knowledge Date"; the date is the
+        // `date_string` literal, or the day of rendering where the template asks strftime_now (3.2).
+        let llama31 = #"""
+            {%- if not date_string is defined %}
+                {%- set date_string = "26 Jul 2024" %}
+            {%- endif %}
+            {{- "<|start_header_id|>system<|end_header_id|>\n\n" }}
+            {{- "Cutting Knowledge Date: December 2023\n" }}
+            {{- "Today Date: " + date_string + "\n\n" }}
+            """#
+        #expect(ChatTemplate.detect(fromJinja: llama31) == .llama31(todayDate: "26 Jul 2024"))
+        #expect(ChatTemplate.detect(fromJinja: llama31.replacingOccurrences(of: "26 Jul 2024", with: "01 Jan 2030"))
+            == .llama31(todayDate: "01 Jan 2030"))
+        let llama32 = llama31.replacingOccurrences(of: #"{%- set date_string = "26 Jul 2024" %}"#, with: #"""
+            {%- if strftime_now is defined %}
+                {%- set date_string = strftime_now("%d %b %Y") %}
+            {%- else %}
+                {%- set date_string = "26 Jul 2024" %}
+            {%- endif %}
+            """#)
+        #expect(llama32.contains("strftime_now"))
+        #expect(ChatTemplate.detect(fromJinja: llama32) == .llama31(todayDate: nil))
     }
 
     @Test func messagesAreCodable() throws {

@@ -27,12 +27,12 @@ struct OptimizerTests {
 
     @Test func adamWMatchesTheTorchFormula() {
         let model = LlamaModel(configuration: Self.configuration, seed: 1)
-        let optimizer = AdamW(model: model, configuration: .init(learningRate: 0.05, weightDecay: 0.1))
+        let optimizer = AdamW(model: model, configuration: .init(weightDecay: 0.1))
         let start = model.parameters.array
         let gradientSteps = (0..<3).map { randomFloats(model.parameterCount, seed: UInt64(10 + $0)) }
         for gradient in gradientSteps {
             model.gradients.pointer.update(from: gradient, count: gradient.count)
-            optimizer.update(model)
+            optimizer.update(model, learningRate: 0.05)
         }
         for i in stride(from: 0, to: model.parameterCount, by: 37) {
             let expected = referenceAdamW(
@@ -46,10 +46,10 @@ struct OptimizerTests {
     @Test func frozenParametersDoNotMove() {
         let model = LlamaModel(configuration: Self.configuration, seed: 1)
         model.trainable = .topBlocks(1, of: 2)
-        let optimizer = AdamW(model: model, configuration: .init(learningRate: 0.1))
+        let optimizer = AdamW(model: model, configuration: .init())
         let before = model.parameters.array
         model.gradients.pointer.update(repeating: 1, count: model.parameterCount)
-        optimizer.update(model)
+        optimizer.update(model, learningRate: 0.1)
         for entry in model.layout.entries {
             let moved = before[entry.offset] != model.parameters[entry.offset]
             #expect(moved == model.isTrainable(entry), "\(entry.name)")
@@ -58,9 +58,9 @@ struct OptimizerTests {
 
     @Test func decayCanSkipNormsAndBiases() {
         let model = LlamaModel(configuration: Self.configuration, seed: 1)
-        let optimizer = AdamW(model: model, configuration: .init(learningRate: 0.1, weightDecay: 0.5, decayNormsAndBiases: false))
+        let optimizer = AdamW(model: model, configuration: .init(weightDecay: 0.5, decayNormsAndBiases: false))
         model.zeroGradients()
-        optimizer.update(model)  // zero gradient: only decay can move a parameter
+        optimizer.update(model, learningRate: 0.1)  // zero gradient: only decay can move a parameter
         let norm = model.layout.entry(named: "model.norm.weight")!
         let down = model.layout.entry(named: "model.layers.0.mlp.down_proj.weight")!
         #expect(model.parameters[norm.offset] == 1)

@@ -13,10 +13,7 @@ import _RLHFTestSupport
 /// differences, learning a rule, determinism and the seed actually being used.
 @Suite("Reward model trainer")
 struct RewardModelTrainerTests {
-    static let configuration = LlamaConfiguration(
-        vocabularySize: ByteTokenizer().vocabularySize, hiddenSize: 32, intermediateSize: 64, blockCount: 2,
-        attentionHeadCount: 4, keyValueHeadCount: 2, maximumSequenceLength: 64,
-        beginningOfSequenceTokenId: 256, endOfSequenceTokenId: 257, paddingTokenId: 258)
+    static let configuration = TinyByteModel.configuration(blocks: 2)
 
     static func model(seed: UInt64 = 3) -> LlamaModel {
         let model = LlamaModel(configuration: configuration, scalarHead: true, seed: seed)
@@ -117,5 +114,28 @@ struct RewardModelTrainerTests {
         let together = try RewardModelTrainer.scores(model: model, pairs: pairs, paddingToken: 258, endToken: 257, batchSize: 5)
         let alone = try RewardModelTrainer.scores(model: model, pairs: pairs, paddingToken: 258, endToken: 257, batchSize: 1)
         #expect(maximumAbsoluteDifference(together.chosen.map(Float.init), alone.chosen.map(Float.init)) < 1e-5)
+    }
+
+    @Test("training on the frozen trunk computed once equals training from the embeddings")
+    func frozenTrunkTrainingMatches() throws {
+        let pairs = Self.rulePairs(count: 12, seed: 6), heldOut = Self.rulePairs(count: 4, seed: 7)
+        var parameters = RewardModelTrainer.Parameters()
+        parameters.epochs = 2
+        parameters.batchSize = 4
+        parameters.learningRate = 1e-3
+        func run(cached: Bool) throws -> (RewardModelTrainer.Evaluation?, [Float]) {
+            let model = Self.model()
+            model.trainable = .topBlocks(1, of: 2)
+            #expect(RewardModelTrainer.frozenBlocks(of: model) == 1)
+            let trunk = cached ? try RewardModelTrainer.frozenTrunk(model: model, pairs: pairs, block: 1, paddingToken: 258, endToken: 257, batchSize: 3) : nil
+            let heldOutTrunk = cached ? try RewardModelTrainer.frozenTrunk(model: model, pairs: heldOut, block: 1, paddingToken: 258, endToken: 257, batchSize: 3) : nil
+            let evaluation = try RewardModelTrainer.train(
+                model: model, pairs: pairs, heldOut: heldOut, parameters: parameters, paddingToken: 258, endToken: 257,
+                trunk: trunk, heldOutTrunk: heldOutTrunk) { _ in .more }
+            return (evaluation, model.parameters.array)
+        }
+        let (plain, plainWeights) = try run(cached: false), (cached, cachedWeights) = try run(cached: true)
+        #expect(relativeError(cachedWeights, plainWeights) < 1e-5)
+        #expect(abs((plain?.loss ?? 0) - (cached?.loss ?? 1)) < 1e-4)
     }
 }

@@ -23,7 +23,7 @@ struct TrainingRunTests {
         p.evaluationInterval = 0
         p.evaluationBatches = 1
         p.checkpointDirectory = directory
-        p.optimizer.learningRate = 1e-2
+        p.learningRate = 1e-2
         return p
     }
 
@@ -67,7 +67,7 @@ struct TrainingRunTests {
             return .more
         }
         #expect(state.step == 3)
-        let (model, optimizer, saved) = try Checkpoint.load(from: directory + "/run")
+        let (model, optimizer, saved) = try Checkpoint.load(from: directory + "/run", optimizer: p.optimizer)
         var resumed = saved
         #expect(resumed == state)
         try SFTTrainer.train(model: model, optimizer: optimizer, state: &resumed, training: Self.tokens, validation: [], parameters: p) { _ in .more }
@@ -78,6 +78,13 @@ struct TrainingRunTests {
         let reloaded = try LlamaModel.load(directory: directory + "/run")
         #expect(reloaded.parameters.array == model.parameters.array)
         #expect(optimizer.step == 6)
+        // The settings are recorded, not reused: a resumed run is told what differs.
+        #expect(try Checkpoint.differences(from: directory + "/run", to: p).isEmpty)
+        var changed = p
+        changed.learningRate = 1e-3
+        changed.optimizer.weightDecay = 0
+        #expect(try Checkpoint.differences(from: directory + "/run", to: changed)
+                == ["learningRate: 0.01 → 0.001", "optimizer.weightDecay: 0.1 → 0"])
     }
 
     @Test func nonFiniteLossStopsWithoutUpdating() throws {
@@ -97,7 +104,7 @@ struct TrainingRunTests {
 
     @Test func missingCheckpointIsATypedError() {
         #expect(throws: Checkpoint.CheckpointError.notFound(path: "/nonexistent/run")) {
-            try Checkpoint.load(from: "/nonexistent/run")
+            try Checkpoint.load(from: "/nonexistent/run", optimizer: .init())
         }
     }
 }

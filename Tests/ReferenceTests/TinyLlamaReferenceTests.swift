@@ -46,7 +46,7 @@ struct TinyLlamaReferenceTests {
         let run = reference.metadata.adamw
         let optimizer = AdamW(
             model: model,
-            configuration: .init(learningRate: run.lr, beta1: run.betas[0], beta2: run.betas[1], epsilon: run.eps,
+            configuration: .init(beta1: run.betas[0], beta2: run.betas[1], epsilon: run.eps,
                                  weightDecay: run.weight_decay))
         let batch = reference.batch
         for expected in run.losses_before_each_of_4_steps {
@@ -55,7 +55,7 @@ struct TinyLlamaReferenceTests {
             let (loss, dLogProbs) = LanguageModelingLoss.mean(logProbs: output.tokenLogProbs, batch: batch)
             #expect(abs(loss - expected) < 1e-4, "loss \(loss) vs PyTorch \(expected) at step \(optimizer.step)")
             try model.backward(tokenLogProbGradients: dLogProbs)
-            optimizer.update(model)
+            optimizer.update(model, learningRate: Float(run.lr))
         }
     }
 }

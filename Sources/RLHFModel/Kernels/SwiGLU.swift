@@ -5,14 +5,16 @@ import RLHFTensor
 ///
 /// Shapes: gu [N, 2F] (gate in columns 0..<F, up in F..<2F); a [N, F].
 public enum SwiGLU {
-    /// a = silu(g) ⊙ u.
+    /// a = silu(g) ⊙ u, with the AVX2/FMA kernel (`rlhf_swiglu_forward`, the same exp polynomial)
+    /// where ``CPUFeatures/avx2FMA`` holds, else the Swift code below (whose SIMD8 runs as SSE on
+    /// baseline x86-64). `simd: false` forces the Swift code.
     public static func forward(
-        gateUp gu: UnsafePointer<Float>, output a: UnsafeMutablePointer<Float>, rows N: Int, width F: Int
+        gateUp gu: UnsafePointer<Float>, output a: UnsafeMutablePointer<Float>, rows N: Int, width F: Int, simd: Bool = true
     ) {
         nonisolated(unsafe) let gu = gu, a = a
+        let useKernel = simd && CPUFeatures.avx2FMA
         Parallel.forEachChunk(count: N, minimumChunk: 8) { range in
-            if SmallBatchGEMM.isAvailable {
-                // AVX2/FMA with the same exp polynomial (the portable SIMD8 code runs as SSE here).
+            if useKernel {
                 rlhf_swiglu_forward(gu + range.lowerBound * 2 * F, a + range.lowerBound * F, Int32(range.count), Int32(F))
                 return
             }

@@ -45,12 +45,39 @@ public final class RewardEnsemble: RewardSource, @unchecked Sendable {
 
     public let members: [RewardModel]
     public let combiner: EnsembleCombiner
+    /// Blocks below this index (and the embedding) are identical in every member, so their output
+    /// is computed once per batch, by the first member, and every member runs only the blocks
+    /// above (0: each member runs whole).
+    public let sharedBlocks: Int
     public var name: String { "ensemble(\(members.count), \(combiner.name))" }
 
-    public init(members: [RewardModel], combiner: EnsembleCombiner) {
+    /// - Parameter sharedBlocks: the frozen blocks the members share; checked (parameter for
+    ///   parameter), and lowered to what is really shared.
+    public init(members: [RewardModel], combiner: EnsembleCombiner, sharedBlocks: Int = 0) {
         precondition(!members.isEmpty, "an ensemble needs members")
         self.members = members
         self.combiner = combiner
+        self.sharedBlocks = Self.verifiedSharedBlocks(members.map(\.pretrained.model), claimed: sharedBlocks)
+    }
+
+    /// The largest b ≤ `claimed` such that the embeddings and blocks 0..<b are bit-identical in
+    /// every model (0 when the embeddings differ or shapes do not match).
+    static func verifiedSharedBlocks(_ models: [LlamaModel], claimed: Int) -> Int {
+        guard let first = models.first, claimed > 0 else { return 0 }
+        guard models.allSatisfy({ $0.configuration == first.configuration }) else { return 0 }
+        func same(_ role: (ParameterLayout.Entry) -> Bool) -> Bool {
+            for entry in first.layout.entries where role(entry) {
+                for other in models.dropFirst() where memcmp(first.parameters.pointer + entry.offset, other.parameters.pointer + entry.offset,
+                                                             entry.count * MemoryLayout<Float>.size) != 0 {
+                    return false
+                }
+            }
+            return true
+        }
+        guard same({ $0.role == .tokenEmbedding }) else { return 0 }
+        var shared = 0
+        while shared < min(claimed, first.configuration.blockCount), same({ $0.block == shared }) { shared += 1 }
+        return shared
     }
 
     /// Whether `path` is an ensemble directory (has `ensemble.json`).
@@ -79,12 +106,25 @@ public final class RewardEnsemble: RewardSource, @unchecked Sendable {
         let variance = VarianceConvention(rawValue: manifest.variance) ?? .population
         let chosen = try combiner ?? EnsembleCombiner(name: manifest.combiner, lambda: manifest.uncertaintyWeight, variance: variance)
             ?? { throw FormatError.invalidHeader(file: path + "/ensemble.json", reason: "unknown combiner '\(manifest.combiner)'") }()
-        return RewardEnsemble(members: members, combiner: chosen)
+        return RewardEnsemble(members: members, combiner: chosen, sharedBlocks: manifest.sharedBlocks)
     }
 
     /// Every member's scores (members × inputs).
     public func memberScores(for inputs: [RewardInput]) throws -> [[Double]] {
-        try members.map { try $0.scores(for: inputs) }
+        guard sharedBlocks > 0 else { return try members.map { try $0.scores(for: inputs) } }
+        let (prompts, responses) = try members[0].tokens(for: inputs)
+        var scores = [[Double]](repeating: [], count: members.count)
+        let batchSize = members[0].batchSize
+        for start in stride(from: 0, to: prompts.count, by: batchSize) {
+            let range = start..<min(prompts.count, start + batchSize)
+            let spans = members[0].spans(prompts: Array(prompts[range]), responses: Array(responses[range]))
+            let states = try members[0].pretrained.model.trunkStates(for: spans.batch, enteringBlock: sharedBlocks)
+            for (index, member) in members.enumerated() {
+                let values = try member.pretrained.model.forward(spans.batch, from: states, tokenLogProbs: false, values: true).values
+                scores[index] += spans.last(values).map(Double.init)
+            }
+        }
+        return scores
     }
 
     public func scores(for inputs: [RewardInput]) throws -> [Double] {

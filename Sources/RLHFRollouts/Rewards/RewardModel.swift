@@ -36,6 +36,13 @@ public final class RewardModel: RewardSource, @unchecked Sendable {
     }
 
     public func scores(for inputs: [RewardInput]) throws -> [Double] {
+        let (prompts, responses) = try tokens(for: inputs)
+        return try score(prompts: prompts, responses: responses).map(Double.init)
+    }
+
+    /// The prompt and response tokens this model scores for `inputs` (re-encoded when the
+    /// tokenizer is not the policy's).
+    func tokens(for inputs: [RewardInput]) throws -> (prompts: [[Int]], responses: [[Int]]) {
         var prompts = [[Int]](), responses = [[Int]]()
         prompts.reserveCapacity(inputs.count)
         responses.reserveCapacity(inputs.count)
@@ -51,7 +58,16 @@ public final class RewardModel: RewardSource, @unchecked Sendable {
             responses.append(response)
             prompts.append(prompt)
         }
-        return try score(prompts: prompts, responses: responses).map(Double.init)
+        return (prompts, responses)
+    }
+
+    /// Prompt + response rows, the end token appended to responses that lack it.
+    func spans(prompts: [[Int]], responses: [[Int]]) -> ResponseSpans {
+        let ended = responses.map { response -> [Int] in
+            guard let endToken, response.last != endToken else { return response }
+            return response + [endToken]
+        }
+        return ResponseSpans(prompts: prompts, responses: ended, paddingToken: pretrained.model.configuration.paddingTokenId ?? 0)
     }
 
     /// Scores of prompt + response token rows (the end token appended where missing).
@@ -63,14 +79,7 @@ public final class RewardModel: RewardSource, @unchecked Sendable {
         var start = 0
         while start < prompts.count {
             let end = min(prompts.count, start + batchSize)
-            let rows = (start..<end).map { i -> [Int] in
-                var response = responses[i]
-                if let endToken, response.last != endToken { response.append(endToken) }
-                return response
-            }
-            let spans = ResponseSpans(
-                prompts: Array(prompts[start..<end]), responses: rows,
-                paddingToken: model.configuration.paddingTokenId ?? 0)
+            let spans = spans(prompts: Array(prompts[start..<end]), responses: Array(responses[start..<end]))
             let output = try model.forward(spans.batch, tokenLogProbs: false, values: true)
             result += spans.last(output.values)
             start = end

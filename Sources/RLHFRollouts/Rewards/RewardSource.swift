@@ -45,3 +45,18 @@ public struct RewardError: Error, CustomStringConvertible, Equatable {
     }
     public var description: String { "reward \(source): \(reason)" }
 }
+
+extension RewardSource {
+    /// ``scores(for:)``, checked: one finite score per input, or a ``RewardError`` naming the
+    /// first response that has none.
+    public func checkedScores(for inputs: [RewardInput]) throws -> [Double] {
+        let scores = try scores(for: inputs)
+        guard scores.count == inputs.count else {
+            throw RewardError(source: name, reason: "returned \(scores.count) scores for \(inputs.count) responses")
+        }
+        if let bad = scores.firstIndex(where: { !$0.isFinite }) {
+            throw RewardError(source: name, reason: "response \(bad + 1) of \(scores.count) got a non-finite score (\(scores[bad]))")
+        }
+        return scores
+    }
+}

@@ -64,6 +64,55 @@ public enum RewardModelTrainer {
         public var lengthCorrelation: Double?
     }
 
+    /// The frozen lower blocks' output for each pair's chosen and rejected rows (exactly the rows
+    /// the trainer builds), computed once: every epoch, and every ensemble member sharing those
+    /// frozen blocks, then runs only the trained top blocks.
+    public struct FrozenTrunk: Sendable {
+        public let chosen: TrunkStates
+        public let rejected: TrunkStates
+        public var block: Int { chosen.block }
+    }
+
+    /// The block the frozen trunk of `model` ends at: its lowest trainable block, when the
+    /// embeddings are frozen and that block is above 0; else nil (nothing to reuse).
+    public static func frozenBlocks(of model: LlamaModel) -> Int? {
+        let lowest = min(model.trainable.lowestTrainableBlock, model.configuration.blockCount)
+        return model.trainable.tokenEmbedding || lowest == 0 ? nil : lowest
+    }
+
+    /// The frozen trunk's states for `pairs` under `model` (blocks below `block`).
+    public static func frozenTrunk(
+        model: LlamaModel, pairs: [TokenizedPair], block: Int, paddingToken: Int, endToken: Int?, batchSize: Int
+    ) throws -> FrozenTrunk {
+        var chosen = [[Float]](), rejected = [[Float]]()
+        for first in stride(from: 0, to: pairs.count, by: max(1, batchSize)) {
+            let batch = Array(pairs[first..<min(pairs.count, first + max(1, batchSize))])
+            let spans = spans(batch, paddingToken: paddingToken, endToken: endToken)
+            let states = try model.trunkStates(for: spans.batch, enteringBlock: block)
+            chosen += states.rows[..<batch.count]
+            rejected += states.rows[batch.count...]
+        }
+        let width = model.configuration.hiddenSize
+        return FrozenTrunk(chosen: TrunkStates(block: block, width: width, rows: chosen),
+                           rejected: TrunkStates(block: block, width: width, rows: rejected))
+    }
+
+    /// Scalar-head values of `spans` (chosen rows then rejected rows of `indices`), from the
+    /// frozen trunk when given.
+    static func values(
+        model: LlamaModel, spans: ResponseSpans, trunk: FrozenTrunk?, indices: [Int], retain: Bool
+    ) throws -> [Double] {
+        let output: LlamaOutput
+        if let trunk {
+            let states = TrunkStates(block: trunk.block, width: trunk.chosen.width,
+                                     rows: indices.map { trunk.chosen.rows[$0] } + indices.map { trunk.rejected.rows[$0] })
+            output = try model.forward(spans.batch, from: states, tokenLogProbs: false, values: true, retainForBackward: retain)
+        } else {
+            output = try model.forward(spans.batch, tokenLogProbs: false, values: true, retainForBackward: retain)
+        }
+        return spans.last(output.values).map(Double.init)
+    }
+
     /// What the trainer reports.
     public enum Progress: Sendable {
         case step(StepMetrics, accuracy: Double)
@@ -73,18 +122,25 @@ public enum RewardModelTrainer {
     /// Trains `model` (which must have a scalar head; set `model.trainable` first) on `pairs`.
     /// - Returns: the held-out evaluation at the end (nil when `heldOut` is empty).
     @discardableResult
+    /// - Parameters:
+    ///   - trunk: the frozen trunk of `pairs` (and `heldOutTrunk` of `heldOut`), from
+    ///     ``frozenTrunk(model:pairs:block:paddingToken:endToken:batchSize:)``; nil computes every
+    ///     forward pass from the embeddings.
     public static func train(
         model: LlamaModel, pairs: [TokenizedPair], heldOut: [TokenizedPair], parameters: Parameters,
-        paddingToken: Int, endToken: Int?, progress: (Progress) -> TrainingDecision
+        paddingToken: Int, endToken: Int?, trunk: FrozenTrunk? = nil, heldOutTrunk: FrozenTrunk? = nil,
+        progress: (Progress) -> TrainingDecision
     ) throws -> Evaluation? {
         guard model.hasScalarHead else { throw LlamaError.noScalarHead }
         guard !pairs.isEmpty else { throw TrainingError.notEnoughData(tokens: 0, needed: 1) }
+        precondition(trunk == nil || trunk?.chosen.rows.count == pairs.count, "the trunk must cover the training pairs")
+        precondition(heldOutTrunk == nil || heldOutTrunk?.chosen.rows.count == heldOut.count, "the trunk must cover the held-out pairs")
         let stepsPerEpoch = (pairs.count + parameters.batchSize - 1) / parameters.batchSize
         let totalSteps = stepsPerEpoch * parameters.epochs
         let schedule = LearningRateSchedule.linear(
             warmupSteps: Int((parameters.warmupRatio * Double(totalSteps)).rounded(.up)), totalSteps: totalSteps)
         let optimizer = AdamW(model: model, configuration: AdamW.Configuration(
-            learningRate: parameters.learningRate, weightDecay: parameters.weightDecay, decayNormsAndBiases: false))
+            weightDecay: parameters.weightDecay, decayNormsAndBiases: false))
         var generator = SeededGenerator(seed: parameters.seed)
         let start = ContinuousClock.now
         var step = 0
@@ -93,12 +149,12 @@ public enum RewardModelTrainer {
             order.shuffle(using: &generator)
             for first in stride(from: 0, to: order.count, by: parameters.batchSize) {
                 let stepStart = ContinuousClock.now
-                let batch = order[first..<min(order.count, first + parameters.batchSize)].map { pairs[$0] }
+                let indices = Array(order[first..<min(order.count, first + parameters.batchSize)])
+                let batch = indices.map { pairs[$0] }
                 let learningRate = schedule.learningRate(step: step, baseRate: parameters.learningRate)
                 model.zeroGradients()
                 let spans = Self.spans(batch, paddingToken: paddingToken, endToken: endToken)
-                let output = try model.forward(spans.batch, tokenLogProbs: false, values: true, retainForBackward: true)
-                let scores = spans.last(output.values).map(Double.init)
+                let scores = try values(model: model, spans: spans, trunk: trunk, indices: indices, retain: true)
                 let n = batch.count
                 let result = BradleyTerry.loss(
                     chosen: Array(scores[..<n]), rejected: Array(scores[n...]),
@@ -119,7 +175,7 @@ public enum RewardModelTrainer {
                 if progress(.step(metrics, accuracy: accuracy)) == .stop { return try finalEvaluation() }
                 if parameters.evaluationInterval > 0, step % parameters.evaluationInterval == 0, step < totalSteps, !heldOut.isEmpty {
                     let evaluation = try evaluate(model: model, pairs: heldOut, paddingToken: paddingToken, endToken: endToken,
-                                                  batchSize: parameters.batchSize)
+                                                  batchSize: parameters.batchSize, trunk: heldOutTrunk)
                     if progress(.evaluation(step: step, evaluation)) == .stop { return evaluation }
                 }
             }
@@ -127,7 +183,7 @@ public enum RewardModelTrainer {
         func finalEvaluation() throws -> Evaluation? {
             guard !heldOut.isEmpty else { return nil }
             let evaluation = try evaluate(model: model, pairs: heldOut, paddingToken: paddingToken, endToken: endToken,
-                                          batchSize: parameters.batchSize)
+                                          batchSize: parameters.batchSize, trunk: heldOutTrunk)
             _ = progress(.evaluation(step: step, evaluation))
             return evaluation
         }
@@ -151,13 +207,14 @@ public enum RewardModelTrainer {
 
     /// Scores of chosen and rejected completions of `pairs`, `batchSize` pairs per forward pass.
     public static func scores(
-        model: LlamaModel, pairs: [TokenizedPair], paddingToken: Int, endToken: Int?, batchSize: Int
+        model: LlamaModel, pairs: [TokenizedPair], paddingToken: Int, endToken: Int?, batchSize: Int, trunk: FrozenTrunk? = nil
     ) throws -> (chosen: [Double], rejected: [Double]) {
         var chosen = [Double](), rejected = [Double]()
         for first in stride(from: 0, to: pairs.count, by: max(1, batchSize)) {
-            let batch = Array(pairs[first..<min(pairs.count, first + max(1, batchSize))])
+            let indices = Array(first..<min(pairs.count, first + max(1, batchSize)))
+            let batch = indices.map { pairs[$0] }
             let spans = spans(batch, paddingToken: paddingToken, endToken: endToken)
-            let values = spans.last(try model.forward(spans.batch, tokenLogProbs: false, values: true).values).map(Double.init)
+            let values = try values(model: model, spans: spans, trunk: trunk, indices: indices, retain: false)
             chosen += values[..<batch.count]
             rejected += values[batch.count...]
         }
@@ -166,9 +223,10 @@ public enum RewardModelTrainer {
 
     /// Held-out accuracy, margin, loss, calibration and length correlation.
     public static func evaluate(
-        model: LlamaModel, pairs: [TokenizedPair], paddingToken: Int, endToken: Int?, batchSize: Int
+        model: LlamaModel, pairs: [TokenizedPair], paddingToken: Int, endToken: Int?, batchSize: Int, trunk: FrozenTrunk? = nil
     ) throws -> Evaluation {
-        let (chosen, rejected) = try scores(model: model, pairs: pairs, paddingToken: paddingToken, endToken: endToken, batchSize: batchSize)
+        let (chosen, rejected) = try scores(
+            model: model, pairs: pairs, paddingToken: paddingToken, endToken: endToken, batchSize: batchSize, trunk: trunk)
         return evaluation(chosen: chosen, rejected: rejected, pairs: pairs)
     }
 

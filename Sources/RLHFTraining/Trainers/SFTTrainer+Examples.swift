@@ -45,15 +45,13 @@ extension SFTTrainer {
         }
 
         public var optimizer: AdamW.Configuration {
-            AdamW.Configuration(learningRate: learningRate, weightDecay: weightDecay, decayNormsAndBiases: false)
+            AdamW.Configuration(weightDecay: weightDecay, decayNormsAndBiases: false)
         }
     }
 
     /// A fresh trainer state for an example-based run.
     public static func initialState(for model: LlamaModel, parameters: ExampleParameters, examples: Int) -> Checkpoint.TrainerState {
-        Checkpoint.TrainerState(
-            step: 0, generator: SeededGenerator(seed: parameters.seed), optimizer: parameters.optimizer,
-            schedule: parameters.schedule(examples: examples), trainable: model.trainable)
+        Checkpoint.TrainerState(step: 0, generator: SeededGenerator(seed: parameters.seed), trainable: model.trainable)
     }
 
     /// Example indices of `step` (0-based): this epoch's seeded permutation, cut into batches.
@@ -85,6 +83,7 @@ extension SFTTrainer {
     ) throws {
         guard !examples.isEmpty else { throw TrainingError.notEnoughData(tokens: 0, needed: 1) }
         let totalSteps = parameters.totalSteps(examples: examples.count)
+        let schedule = parameters.schedule(examples: examples.count)
         let clock = ContinuousClock()
         let start = clock.now
         if state.step == 0, !heldOut.isEmpty {
@@ -93,7 +92,7 @@ extension SFTTrainer {
         }
         while state.step < totalSteps {
             let stepStart = clock.now
-            let learningRate = state.schedule.learningRate(step: state.step, baseRate: parameters.learningRate)
+            let learningRate = schedule.learningRate(step: state.step, baseRate: parameters.learningRate)
             let rows = batchIndices(step: state.step, examples: examples.count, parameters: parameters).map { examples[$0] }
             let (batch, weights) = pack(rows, paddingToken: paddingToken)
             model.zeroGradients()

@@ -22,6 +22,8 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Skip the model benchmarks (GEMM only).") var gemmOnly = false
     @Flag(help: "Skip the sampling benchmarks.") var skipSampling = false
     @Flag(help: "Run only the sampling benchmarks.") var samplingOnly = false
+    @Flag(help: "Run only the reward-model scoring benchmarks.") var rewardsOnly = false
+    @Option(help: "Members of the shared-trunk ensemble in the reward benchmark.") var ensembleMembers: Int = 4
     @Option(help: "New tokens per row in the sampling benchmark.") var newTokens: Int = 64
     @Option(parsing: .upToNextOption, help: "Batch sizes of the sampling benchmark.") var samplingBatches: [Int] = [1, 16, 64]
     @Option(help: "Also time tokenization of ~10 MB of text with this model's tokenizer (.gguf or HF directory).")
@@ -32,20 +34,16 @@ struct BenchCommand: ParsableCommand {
         print("")
         if let tokenizer { try tokenizerTable(path: tokenizer) }
         if samplingOnly { return try samplingTable() }
+        if rewardsOnly { return try rewardTable() }
         gemmTable()
         if !gemmOnly { try modelTable() }
         if !gemmOnly && !skipSampling { try samplingTable() }
+        if !gemmOnly { try rewardTable() }
     }
 
     /// Encoding throughput on ~10 MB of mixed text (JSONL-like lines with prose, code, numbers, UTF-8).
     func tokenizerTable(path: String) throws {
-        let tokenizer: BytePairTokenizer
-        if path.hasSuffix(".gguf") {
-            guard let fromFile = try GGUFFile(path: path).tokenizer() else { throw ValidationError("\(path) has no tokenizer") }
-            tokenizer = fromFile
-        } else {
-            tokenizer = try BytePairTokenizer.load(tokenizerJSON: path + "/tokenizer.json")
-        }
+        let tokenizer = try PretrainedModel.loadTokenizer(path: path)
         var lines = [String]()
         var generator = SeededGenerator(seed: 3)
         let words = ["the", "model", "prefers", "response", "Paris", "café", "東京", "def", "return", "x**2", "🙂", "1234", "don't", "  "]
@@ -137,27 +135,17 @@ struct BenchCommand: ParsableCommand {
         var generator = SeededGenerator(seed: 1)
         let tokens = (0..<(B * T)).map { _ in Int32(generator.next() % UInt64(configuration.vocabularySize)) }
         let batch = TokenBatch(tokens: tokens, lengths: [Int32](repeating: Int32(T), count: B), sequenceLength: T)
-        let optimizer = AdamW(model: model, configuration: .init(learningRate: 1e-5))
+        let optimizer = AdamW(model: model, configuration: .init())
         let clock = ContinuousClock()
         print("SmolLM2-135M shapes, random weights, \(Int(N)) parameters, B=\(B) T=\(T), GEMM: \(model.multiplier.name)")
 
-        func time(_ body: () throws -> Void) rethrows -> Double {
-            try body()  // warm-up (allocates activations)
-            var best = Double.infinity
-            for _ in 0..<repeats {
-                let start = clock.now
-                try body()
-                best = min(best, (clock.now - start).seconds)
-            }
-            return best
-        }
         let forward = try time { _ = try model.forward(batch) }
         let training = try time {
             model.zeroGradients()
             let output = try model.forward(batch, retainForBackward: true)
             let (_, gradient) = LanguageModelingLoss.mean(logProbs: output.tokenLogProbs, batch: batch)
             try model.backward(tokenLogProbGradients: gradient)
-            optimizer.update(model)
+            optimizer.update(model, learningRate: 1e-5)
         }
         let tokenCount = Double(B * T)
         print("  " + pad("work", 36) + pad("seconds", 10) + pad("tokens/s", 12) + "GFLOP/s")
@@ -165,6 +153,55 @@ struct BenchCommand: ParsableCommand {
               + pad(String(format: "%.1f", tokenCount / forward), 12) + String(format: "%.1f", 2 * N * tokenCount / forward / 1e9))
         print("  " + pad("train step (fwd+bwd+AdamW)", 36) + pad(String(format: "%.3f", training), 10)
               + pad(String(format: "%.1f", tokenCount / training), 12) + String(format: "%.1f", 6 * N * tokenCount / training / 1e9))
+    }
+
+    /// Reward-model scoring (scalar head at the last token, no vocabulary projection) and a
+    /// K-member ensemble whose members differ only in the top 2 blocks and the head, scored on the
+    /// frozen trunk computed once per batch, against one member alone.
+    func rewardTable() throws {
+        let configuration = LlamaConfiguration.smolLM2_135M
+        let B = 16, T = sequenceLength, K = max(1, ensembleMembers)
+        let base = LlamaModel(configuration: configuration, scalarHead: true, seed: 0)
+        var members = [base]
+        for k in 1..<K {
+            let member = LlamaModel(configuration: configuration, scalarHead: true, parameters: FloatBuffer(copying: base.parameters))
+            let donor = LlamaModel(configuration: configuration, scalarHead: true, seed: UInt64(k))
+            for entry in member.layout.entries where (entry.block ?? -1) >= configuration.blockCount - 2 || entry.role == .scalarHeadWeight {
+                (member.parameters.pointer + entry.offset).update(from: donor.parameters.pointer + entry.offset, count: entry.count)
+            }
+            members.append(member)
+        }
+        let models = try members.map {
+            try RewardModel(PretrainedModel(model: $0, tokenizer: nil, chatTemplate: nil), batchSize: B)
+        }
+        let ensemble = RewardEnsemble(members: models, combiner: .mean, sharedBlocks: configuration.blockCount - 2)
+        var generator = SeededGenerator(seed: 2)
+        let inputs = (0..<B).map { _ in
+            RewardInput(prompt: "", response: "", promptTokens: (0..<(T / 4)).map { _ in Int(generator.next() % 49152) },
+                        responseTokens: (0..<(T - T / 4 - 1)).map { _ in Int(generator.next() % 49152) })
+        }
+        let one = try time { _ = try models[0].scores(for: inputs) }
+        let all = try time { _ = try ensemble.scores(for: inputs) }
+        let tokens = Double(B * T)
+        print("reward scoring, SmolLM2-135M shapes + score head, B=\(B) T=\(T); ensemble members share blocks 0..<\(ensemble.sharedBlocks)")
+        print("  " + pad("work", 36) + pad("seconds", 10) + pad("tokens/s", 12) + "× one member")
+        print("  " + pad("one reward model", 36) + pad(String(format: "%.3f", one), 10) + pad(String(format: "%.1f", tokens / one), 12) + "1.00")
+        print("  " + pad("\(K)-member ensemble, shared trunk", 36) + pad(String(format: "%.3f", all), 10)
+              + pad(String(format: "%.1f", tokens / all), 12) + String(format: "%.2f", all / one))
+        print("")
+    }
+
+    /// The best of `repeats` timed runs of `body`, after one warm-up run (which allocates).
+    func time(_ body: () throws -> Void) rethrows -> Double {
+        try body()
+        let clock = ContinuousClock()
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = clock.now
+            try body()
+            best = min(best, (clock.now - start).seconds)
+        }
+        return best
     }
 
     func pad(_ text: String, _ width: Int) -> String {

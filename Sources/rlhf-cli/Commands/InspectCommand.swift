@@ -32,6 +32,7 @@ struct InspectCommand: ParsableCommand {
             switch template {
             case let .chatML(system): print("chat:         ChatML, default system prompt: \(system.map { $0.debugDescription } ?? "none")")
             case let .llama3(system): print("chat:         Llama 3, default system prompt: \(system.map { $0.debugDescription } ?? "none")")
+            case let .llama31(date): print("chat:         Llama 3.1+, Today Date: \(date.map { $0.debugDescription } ?? "the day of rendering (Llama 3.2)")")
             }
         } else {
             print("chat:         no recognised template")

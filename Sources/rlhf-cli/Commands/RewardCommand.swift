@@ -67,7 +67,11 @@ struct RewardCommand: ParsableCommand {
         guard let tokenizer = first.tokenizer else { throw ValidationError("\(modelOptions.model) has no tokenizer") }
         let encoder = DatasetEncoder(tokenizer: tokenizer, template: first.chatTemplate, truncation: dataOptions.truncation)
         let encoded = try encoder.encode(dataset)
-        let (train, heldOut) = dataOptions.split(encoded.examples, seed: training.seed)
+        var (train, heldOut) = dataOptions.split(encoded.examples, seed: training.seed)
+        if let evalData = dataOptions.evalData {
+            train = encoded.examples
+            heldOut = try encoder.encode(PreferenceDataset.load(path: evalData)).examples
+        }
         guard !train.isEmpty else { throw ValidationError("\(dataOptions.data): no training pairs left after the held-out split") }
         let padding = first.model.configuration.paddingTokenId ?? 0
         let endToken = RewardModel.endToken(of: first)
@@ -75,10 +79,24 @@ struct RewardCommand: ParsableCommand {
         Terminal.error("""
             model: \(modelOptions.model): \(blocks) blocks, hidden \(first.model.configuration.hiddenSize), \
             training \(training.trainableBlocks == 0 ? "every block" : "the top \(min(training.trainableBlocks, blocks)) blocks") + score head
-            data: \(dataOptions.data): \(dataset.records.count) pairs → \(train.count) training / \(heldOut.count) held out; \(encoded.report)
+            data: \(dataOptions.data): \(dataset.records.count) pairs → \(train.count) training / \(heldOut.count) held out\(dataOptions.evalData.map { " (\($0))" } ?? ""); \(encoded.report)
 
             """)
         let metricsFile = try training.metrics.map { try MetricsWriter(path: $0) }
+        // Every member freezes the same lower blocks of the same base: their output is computed
+        // once, here, and each member trains and scores only its top blocks.
+        first.model.trainable = training.trainableBlocks == 0 ? .all : .topBlocks(training.trainableBlocks, of: blocks)
+        var trunk: RewardModelTrainer.FrozenTrunk?, heldOutTrunk: RewardModelTrainer.FrozenTrunk?
+        if let block = RewardModelTrainer.frozenBlocks(of: first.model) {
+            let start = ContinuousClock.now
+            trunk = try RewardModelTrainer.frozenTrunk(
+                model: first.model, pairs: train, block: block, paddingToken: padding, endToken: endToken, batchSize: training.batchSize)
+            heldOutTrunk = try RewardModelTrainer.frozenTrunk(
+                model: first.model, pairs: heldOut, block: block, paddingToken: padding, endToken: endToken, batchSize: training.batchSize)
+            let floats: Int = [trunk, heldOutTrunk].compactMap { $0 }.reduce(0) { $0 + $1.chosen.count + $1.rejected.count }
+            let megabytes = Double(floats) * 4 / 1e6
+            Terminal.error("frozen trunk (blocks 0..<\(block)) computed once for \(train.count + heldOut.count) pairs in \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s (\(String(format: "%.0f", megabytes)) MB)\n")
+        }
         var memberScores = [(chosen: [Double], rejected: [Double])]()
         var seeds = [UInt64]()
         for member in 0..<members {
@@ -91,7 +109,7 @@ struct RewardCommand: ParsableCommand {
             var printer = ProgressPrinter()
             let evaluation = try RewardModelTrainer.train(
                 model: pretrained.model, pairs: train, heldOut: heldOut, parameters: parameters(seed: seed),
-                paddingToken: padding, endToken: endToken
+                paddingToken: padding, endToken: endToken, trunk: trunk, heldOutTrunk: heldOutTrunk
             ) { event in
                 switch event {
                 case let .step(m, accuracy):
@@ -109,7 +127,8 @@ struct RewardCommand: ParsableCommand {
             Terminal.error("saved \(directory)\n")
             if members > 1, !heldOut.isEmpty {
                 memberScores.append(try RewardModelTrainer.scores(
-                    model: pretrained.model, pairs: heldOut, paddingToken: padding, endToken: endToken, batchSize: training.batchSize))
+                    model: pretrained.model, pairs: heldOut, paddingToken: padding, endToken: endToken, batchSize: training.batchSize,
+                    trunk: heldOutTrunk))
             }
             seeds.append(seed)
         }

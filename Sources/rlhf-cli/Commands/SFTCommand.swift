@@ -98,7 +98,7 @@ struct SFTCommand: ParsableCommand {
         p.steps = steps
         p.batchSize = batchSize
         p.sequenceLength = sequenceLength
-        p.optimizer.learningRate = learningRate ?? 3e-3
+        p.learningRate = learningRate ?? 3e-3
         p.warmupSteps = warmupSteps
         p.evaluationInterval = evalInterval
         p.checkpointInterval = checkpointInterval
@@ -120,9 +120,8 @@ struct SFTCommand: ParsableCommand {
         let model: LlamaModel, optimizer: AdamW
         var state: Checkpoint.TrainerState
         if resume {
-            (model, optimizer, state) = try Checkpoint.load(from: output)
-            state.schedule = parameters.schedule
-            Terminal.error("resuming \(output) at step \(state.step)\n")
+            (model, optimizer, state) = try Checkpoint.load(from: output, optimizer: parameters.optimizer)
+            Self.reportResume(output, step: state.step, differences: try Checkpoint.differences(from: output, to: parameters))
         } else {
             model = LlamaModel(configuration: preset.configuration, seed: seed)
             optimizer = AdamW(model: model, configuration: parameters.optimizer)
@@ -161,7 +160,8 @@ struct SFTCommand: ParsableCommand {
         }
         if sampleLength > 0 {
             let prompt = Array(validation.prefix(48)).map { Int($0) }
-            let continuation = try model.greedyContinuationReference(prompt: prompt, maximumNewTokens: sampleLength)
+            let continuation = try model.generate(
+                prompts: [prompt], parameters: .greedy(maximumNewTokens: sampleLength, stopTokenIds: [tokenizer.endOfSequenceTokenId ?? -1])).tokens[0]
             print("prompt:      \(tokenizer.decode(prompt).debugDescription)")
             print("continued:   \(tokenizer.decode(continuation).debugDescription)")
         }
@@ -169,6 +169,15 @@ struct SFTCommand: ParsableCommand {
 }
 
 extension SFTCommand {
+    /// Says where a resumed run continues and which settings differ from the checkpoint's record
+    /// (this command's values are the ones used).
+    static func reportResume(_ directory: String, step: Int, differences: [String]) {
+        Terminal.error("resuming \(directory) at step \(step)\n")
+        if !differences.isEmpty {
+            Terminal.error("settings changed since the checkpoint (this command's values are used):\n" + differences.map { "  \($0)\n" }.joined())
+        }
+    }
+
     var exampleParameters: SFTTrainer.ExampleParameters {
         var p = SFTTrainer.ExampleParameters()
         p.epochs = epochs
@@ -198,13 +207,12 @@ extension SFTCommand {
         let blocks = pretrained.model.configuration.blockCount
         var optimizer: AdamW, state: Checkpoint.TrainerState
         if resume {
-            let restored = try Checkpoint.load(from: output)
+            let restored = try Checkpoint.load(from: output, optimizer: parameters.optimizer)
             pretrained = PretrainedModel(
                 model: restored.model, tokenizer: pretrained.tokenizer, chatTemplate: pretrained.chatTemplate,
                 chatTemplateSource: pretrained.chatTemplateSource)
             (optimizer, state) = (restored.optimizer, restored.state)
-            state.schedule = parameters.schedule(examples: training.count)
-            Terminal.error("resuming \(output) at step \(state.step)\n")
+            Self.reportResume(output, step: state.step, differences: try Checkpoint.differences(from: output, to: parameters))
         } else {
             pretrained.model.trainable = trainableBlocks == 0 ? .all : .topBlocks(trainableBlocks, of: blocks)
             pretrained.model.trainable.tokenEmbedding = trainableBlocks == 0
@@ -224,7 +232,7 @@ extension SFTCommand {
             model: model.model, optimizer: optimizer, state: &state, examples: training, heldOut: heldOut, parameters: parameters,
             paddingToken: model.model.configuration.paddingTokenId ?? 0,
             checkpoint: { state in
-                try Checkpoint.save(model: model.model, optimizer: optimizer, state: state, to: output, pretrained: model)
+                try Checkpoint.save(model: model.model, optimizer: optimizer, state: state, parameters: parameters, to: output, pretrained: model)
                 return output
             }
         ) { event in

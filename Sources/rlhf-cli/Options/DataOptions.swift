@@ -6,8 +6,11 @@ struct DataOptions: ParsableArguments {
     @Option(help: "A JSONL file in one of TRL's dataset formats.")
     var data: String
 
-    @Option(help: "Fraction of the records held out for evaluation (a seeded split).")
+    @Option(help: "Fraction of the records held out for evaluation (a seeded split); ignored with --eval-data.")
     var evalFraction: Double = 0.1
+
+    @Option(help: "A separate JSONL file of held-out records (TRL eval_dataset), instead of a split of --data.")
+    var evalData: String?
 
     @Option(help: "Keep only the last N tokens of each prompt (TRL max_prompt_length).")
     var maxPromptTokens: Int?

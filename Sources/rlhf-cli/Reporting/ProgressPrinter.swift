@@ -10,7 +10,7 @@ struct ProgressPrinter {
 
     /// One step of `total`, with its label.
     mutating func step(_ step: Int, of total: Int, _ label: String) {
-        let line = Terminal.progressBar(fraction: Double(step) / Double(max(1, total)), label: "\(step)/\(total) " + label)
+        let line = Terminal.progressBar(fraction: Double(step) / Double(max(1, total)), label: "step \(step)/\(total) " + label)
         if Terminal.isInteractive {
             Terminal.error("\r" + line + "   ")
             barShown = true

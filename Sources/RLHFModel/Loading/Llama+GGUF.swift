@@ -77,12 +77,6 @@ extension LlamaModel {
         }
     }
 
-    /// Loads a model from a `.gguf` file or a Hugging Face directory (`config.json` + safetensors).
-    public static func load(path: String, scalarHead: Bool = false) throws -> LlamaModel {
-        if path.hasSuffix(".gguf") { return try LlamaModel(gguf: GGUFFile(path: path), scalarHead: scalarHead) }
-        return try load(directory: path, scalarHead: scalarHead)
-    }
-
     /// llama.cpp row order → Hugging Face row order for Q/K weights [heads·HS, columns]:
     /// within each head, stored row 2b is HF row b and stored row 2b + 1 is HF row HS/2 + b.
     static func undoRotaryPermutation(

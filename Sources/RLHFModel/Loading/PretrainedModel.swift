@@ -68,6 +68,27 @@ public struct PretrainedModel {
         }
         return PretrainedModel(
             model: model, tokenizer: tokenizer, chatTemplate: source.flatMap(ChatTemplate.detect(fromJinja:)),
-            chatTemplateSource: source, storedTensorTypes: ["F32": model.layout.entries.count], architecture: architecture)
+            chatTemplateSource: source, storedTensorTypes: try Self.storedTypes(directory: path, model: model), architecture: architecture)
+    }
+
+    /// Stored element types of the model's tensors in a Hugging Face directory (e.g. `BF16 ×272`).
+    static func storedTypes(directory: String, model: LlamaModel) throws -> [String: Int] {
+        var types = [String: Int]()
+        let files = try LlamaModel.safetensorsFiles(in: directory)
+        for entry in model.layout.entries {
+            if let info = files.lazy.compactMap({ $0.info(entry.name) }).first { types[info.dtype.rawValue, default: 0] += 1 }
+        }
+        return types
+    }
+
+    /// The tokenizer of a GGUF file or a Hugging Face directory, without loading any weights.
+    public static func loadTokenizer(path: String) throws -> BytePairTokenizer {
+        if path.hasSuffix(".gguf") {
+            guard let tokenizer = try GGUFFile(path: path).tokenizer() else {
+                throw FormatError.invalidHeader(file: path, reason: "the file carries no tokenizer")
+            }
+            return tokenizer
+        }
+        return try BytePairTokenizer.load(tokenizerJSON: path + "/tokenizer.json")
     }
 }

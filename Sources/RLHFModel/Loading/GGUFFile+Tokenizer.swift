@@ -1,3 +1,4 @@
+import RLHFFormats
 import RLHFTokenizer
 
 extension GGUFFile {

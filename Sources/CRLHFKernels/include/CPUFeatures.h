@@ -1,0 +1,9 @@
+#ifndef CRLHF_CPU_FEATURES_H
+#define CRLHF_CPU_FEATURES_H
+
+/// 1 when this CPU has AVX2 and FMA (x86-64 only, checked at run time; 0 elsewhere): the
+/// instructions every SIMD kernel of this module is compiled for. Swift: `CPUFeatures.avx2FMA`,
+/// which also honours `RLHF_SIMD_KERNELS=off`.
+int rlhf_cpu_has_avx2_fma(void);
+
+#endif

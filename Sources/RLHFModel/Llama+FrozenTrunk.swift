@@ -1,0 +1,117 @@
+import RLHFTensor
+
+/// The residual stream entering one block, for each row of a batch (real positions only): what
+/// a partly trained model's frozen lower blocks produce. It does not change while those blocks
+/// stay frozen, so trainers compute it once per example and reuse it every epoch, and models
+/// that share the frozen blocks (ensemble members, a policy and its reference) share it.
+public struct TrunkStates: Sendable {
+    /// The block these states enter (0: the embeddings' output).
+    public let block: Int
+    /// C, the hidden size.
+    public let width: Int
+    /// Row i: [length_i, C] floats, row-major.
+    public let rows: [[Float]]
+
+    public init(block: Int, width: Int, rows: [[Float]]) {
+        self.block = block
+        self.width = width
+        self.rows = rows
+    }
+
+    /// The states of the rows at `indices`, in that order.
+    public func rows(_ indices: [Int]) -> TrunkStates {
+        TrunkStates(block: block, width: width, rows: indices.map { rows[$0] })
+    }
+
+    /// Floats held.
+    public var count: Int { rows.reduce(0) { $0 + $1.count } }
+}
+
+extension LlamaModel {
+    /// The residual stream entering `block` for every real position of `batch` (embedding and
+    /// blocks 0..<block).
+    public func trunkStates(for batch: TokenBatch, enteringBlock block: Int) throws -> TrunkStates {
+        precondition((0...configuration.blockCount).contains(block), "block out of range")
+        try check(batch)
+        let s = runBlocks(batch, retained: false, range: 0..<block, initialStates: nil)
+        let C = configuration.hiddenSize, T = batch.sequenceLength
+        let source = s.residual(block)
+        let rows = (0..<batch.batchSize).map { b in
+            Array(UnsafeBufferPointer(start: source + b * T * C, count: Int(batch.lengths[b]) * C))
+        }
+        return TrunkStates(block: block, width: C, rows: rows)
+    }
+
+    /// ``forward(_:tokenLogProbs:values:retainForBackward:)`` starting at `states.block` from the
+    /// given states (one per batch row, for its real positions) instead of the embeddings and
+    /// the blocks below. Equal to the full forward pass up to float rounding. A backward pass after
+    /// it must not reach below `states.block` (the embeddings and those blocks must be frozen).
+    public func forward(
+        _ batch: TokenBatch, from states: TrunkStates, tokenLogProbs: Bool = true, values: Bool = false,
+        retainForBackward: Bool = false
+    ) throws -> LlamaOutput {
+        if values && !hasScalarHead { throw LlamaError.noScalarHead }
+        try check(batch)
+        let C = configuration.hiddenSize, T = batch.sequenceLength
+        precondition(states.width == C && states.rows.count == batch.batchSize, "one state row per batch row")
+        for b in 0..<batch.batchSize {
+            precondition(states.rows[b].count == Int(batch.lengths[b]) * C, "row \(b): states do not match its length")
+        }
+        var packed = [Float](repeating: 0, count: batch.batchSize * T * C)
+        for b in 0..<batch.batchSize {
+            packed.withUnsafeMutableBufferPointer { out in
+                states.rows[b].withUnsafeBufferPointer { (out.baseAddress! + b * T * C).update(from: $0.baseAddress!, count: $0.count) }
+            }
+        }
+        let s = packed.withUnsafeBufferPointer {
+            runBlocks(batch, retained: retainForBackward, range: states.block..<configuration.blockCount, initialStates: $0.baseAddress!)
+        }
+        var output = LlamaOutput(tokenLogProbs: [], values: [])
+        if tokenLogProbs { output.tokenLogProbs = headForward(s) } else { s.headRows = [] }
+        if values { output.values = scalarHeadForward(s) }
+        s.forwardDone = retainForBackward
+        return output
+    }
+
+    /// Blocks `range` on `batch`: from the embeddings when `initialStates` is nil (the range must
+    /// then start at 0), else from those [B·T, C] states entering `range.lowerBound`; the final
+    /// RMSNorm when the range ends at the last block.
+    func runBlocks(_ batch: TokenBatch, retained: Bool, range: Range<Int>, initialStates: UnsafePointer<Float>?) -> ActivationStorage {
+        let c = configuration
+        let B = batch.batchSize, T = batch.sequenceLength
+        let existing = retained ? trainingStorage : inferenceStorage
+        let s: ActivationStorage
+        if let existing, existing.fits(batchSize: B, sequenceLength: T, retained: retained, firstBlock: range.lowerBound) {
+            s = existing
+        } else {
+            if retained { trainingStorage = nil } else { inferenceStorage = nil }
+            s = ActivationStorage(configuration: c, batchSize: B, sequenceLength: T, retained: retained, firstBlock: range.lowerBound)
+            if retained { trainingStorage = s } else { inferenceStorage = s }
+        }
+        s.forwardDone = false
+        if retained { trainingStartBlock = range.lowerBound }
+        batch.tokens.withUnsafeBufferPointer { s.tokens.update(from: $0.baseAddress!, count: s.rows) }
+        batch.lengths.withUnsafeBufferPointer { s.lengths.update(from: $0.baseAddress!, count: B) }
+        let N = s.rows, C = s.C
+        let P = parameters.pointer
+        let shape = AttentionShape(batchSize: B, sequenceLength: T, queryHeads: c.attentionHeadCount,
+                                   keyValueHeads: c.keyValueHeadCount, headDimension: c.headDimension)
+        if let initialStates {
+            s.residual(range.lowerBound).update(from: initialStates, count: N * C)
+        } else {
+            precondition(range.lowerBound == 0, "without initial states the blocks start at 0")
+            Embedding.forward(tokens: s.tokens, table: P + layout.tokenEmbedding, output: s.residual(0), rows: N, width: C)
+        }
+        for l in range {
+            let v = s.block(l)
+            blockForward(l, BlockBuffers(v), rows: N, sequenceLength: T) { qkv, y in
+                Attention.forward(queryKeyValue: qkv, lengths: s.lengths, shape: shape, probabilities: v.probabilities, output: y)
+            }
+        }
+        if range.upperBound == c.blockCount {
+            RMSNorm.forward(input: s.residual(c.blockCount), weight: P + layout.finalNorm, output: s.finalNormed.pointer,
+                            reciprocalRMS: s.finalRstd.pointer, rows: N, width: C, epsilon: c.rmsNormEpsilon)
+        }
+        return s
+    }
+}
