@@ -1,3 +1,4 @@
+import Foundation
 import RLHFTensor
 
 /// The residual stream entering one block, for each row of a batch (real positions only): what
@@ -28,6 +29,28 @@ public struct TrunkStates: Sendable {
 }
 
 extension LlamaModel {
+    /// The largest b ≤ `limit` such that the embeddings and blocks 0..<b are bit-identical in
+    /// every model (0 when the configurations or the embeddings differ): the frozen trunk they
+    /// can share (ensemble members of one base; a policy and its reference while only the top
+    /// blocks train).
+    public static func identicalLowerBlocks(_ models: [LlamaModel], atMost limit: Int) -> Int {
+        guard let first = models.first, limit > 0, models.count > 1 else { return models.count == 1 ? max(0, min(limit, models[0].configuration.blockCount)) : 0 }
+        guard models.allSatisfy({ $0.configuration == first.configuration && $0.layout.totalCount == first.layout.totalCount }) else { return 0 }
+        func same(_ include: (ParameterLayout.Entry) -> Bool) -> Bool {
+            for entry in first.layout.entries where include(entry) {
+                for other in models.dropFirst() where other !== first {
+                    let a = UnsafeRawPointer(first.parameters.pointer + entry.offset), b = UnsafeRawPointer(other.parameters.pointer + entry.offset)
+                    if memcmp(a, b, entry.count * MemoryLayout<Float>.size) != 0 { return false }
+                }
+            }
+            return true
+        }
+        guard same({ $0.role == .tokenEmbedding }) else { return 0 }
+        var shared = 0
+        while shared < min(limit, first.configuration.blockCount), same({ $0.block == shared }) { shared += 1 }
+        return shared
+    }
+
     /// The residual stream entering `block` for every real position of `batch` (embedding and
     /// blocks 0..<block).
     public func trunkStates(for batch: TokenBatch, enteringBlock block: Int) throws -> TrunkStates {

@@ -7,12 +7,17 @@ public struct RolloutScorer {
 
     public init(batchSize: Int = 16) { self.batchSize = max(1, batchSize) }
 
+    /// When only the top blocks of the policy train, policy and reference share the frozen blocks
+    /// below (checked parameter for parameter): their output is computed once per batch and both
+    /// models run only the blocks above.
     public func score(
         _ completions: [RolloutGenerator.Completion], policy: LlamaModel, reference: LlamaModel, reward: any RewardSource
     ) throws -> [Rollout] {
         let prompts = completions.map(\.prompt.tokens), responses = completions.map(\.tokens)
-        let old = try SequenceScorer.tokenLogProbs(model: policy, prompts: prompts, responses: responses, batchSize: batchSize)
-        let referenceLogProbs = try SequenceScorer.tokenLogProbs(model: reference, prompts: prompts, responses: responses, batchSize: batchSize)
+        let frozen = policy.trainable.tokenEmbedding ? 0 : min(policy.trainable.lowestTrainableBlock, policy.configuration.blockCount)
+        let shared = policy === reference ? frozen : LlamaModel.identicalLowerBlocks([policy, reference], atMost: frozen)
+        let (old, referenceLogProbs) = try SequenceScorer.tokenLogProbs(
+            models: (policy, reference), sharingBlocks: shared, prompts: prompts, responses: responses, batchSize: batchSize)
         let rewards = try reward.checkedScores(for: completions.map(\.rewardInput))
         return completions.indices.map { i in
             let c = completions[i]

@@ -21,4 +21,26 @@ public enum SequenceScorer {
         }
         return result
     }
+
+    /// The token log-probs of the same responses under two models that share their embeddings and
+    /// blocks 0..<`sharingBlocks` (0: nothing shared, each runs whole): the shared part runs once
+    /// per batch, from the first model.
+    public static func tokenLogProbs(
+        models: (LlamaModel, LlamaModel), sharingBlocks shared: Int, prompts: [[Int]], responses: [[Int]], batchSize: Int = 16
+    ) throws -> ([[Float]], [[Float]]) {
+        guard shared > 0 else {
+            return (try tokenLogProbs(model: models.0, prompts: prompts, responses: responses, batchSize: batchSize),
+                    try tokenLogProbs(model: models.1, prompts: prompts, responses: responses, batchSize: batchSize))
+        }
+        var first = [[Float]](), second = [[Float]]()
+        let padding = models.0.configuration.paddingTokenId ?? 0
+        for start in stride(from: 0, to: prompts.count, by: max(1, batchSize)) {
+            let end = min(prompts.count, start + max(1, batchSize))
+            let spans = ResponseSpans(prompts: Array(prompts[start..<end]), responses: Array(responses[start..<end]), paddingToken: padding)
+            let states = try models.0.trunkStates(for: spans.batch, enteringBlock: shared)
+            first += spans.gather(try models.0.forward(spans.batch, from: states).tokenLogProbs)
+            second += spans.gather(try models.1.forward(spans.batch, from: states).tokenLogProbs)
+        }
+        return (first, second)
+    }
 }

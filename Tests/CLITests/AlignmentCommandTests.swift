@@ -38,8 +38,6 @@ struct AlignmentCommandTests {
     static let topics = ["the ocean", "a busy city", "autumn leaves", "a quiet library", "mountain hiking", "a rainy day", "coffee",
                          "trains", "the moon", "gardening", "a birthday party", "winter mornings", "a lost cat", "the desert",
                          "music festivals", "old bridges", "bicycles", "the night sky", "a market", "snow"]
-    static let styles = ["Write one sentence about %@.", "Describe %@ in one sentence.", "Say something short about %@.",
-                         "Give a one-line description of %@."]
 
     @Test("generate --prompts samples k responses per prompt and keeps the record's fields")
     func generateFromPromptFile() throws {
@@ -55,29 +53,37 @@ struct AlignmentCommandTests {
         #expect(lines.allSatisfy { ($0["completion"] as? String) != nil && ($0["finish_reason"] as? String) != nil })
     }
 
+    /// Yes/no questions: SmolLM2 answers "no" in about 40% of samples at temperature 1.
+    static let subjects = ["the ocean", "a busy city", "autumn", "a quiet library", "mountain hiking", "a rainy day", "coffee", "a train",
+                           "the moon", "gardening", "a birthday party", "winter", "a lost cat", "the desert", "a music festival",
+                           "an old bridge", "a bicycle", "the night sky", "a market", "snow"]
+
     @Test("reward learns a keyword rule on SmolLM2 samples (held-out accuracy ≥ 0.9); evaluate; a 3-member ensemble")
     func rewardModelFromRuleLabels() throws {
         try FileManager.default.createDirectory(atPath: Self.directory, withIntermediateDirectories: true)
-        // 1. Responses sampled from SmolLM2 for 80 prompts, 4 each.
+        // 1. Responses sampled from SmolLM2: 40 questions, 8 each.
         var records = [[String: Any]]()
-        for (t, topic) in Self.topics.enumerated() {
-            for style in Self.styles { records.append(["prompt": String(format: style, topic), "topic": t]) }
+        for (index, subject) in Self.subjects.enumerated() {
+            for adjective in ["dangerous", "boring"] {
+                records.append(["prompt": "Is \(subject) \(adjective)? Answer yes or no, then give one reason.", "subject": index])
+            }
         }
         let prompts = Self.directory + "/prompts.jsonl", samples = Self.directory + "/samples.jsonl"
         try Self.write(records, to: prompts)
-        let generated = try Self.run(["generate", "--model", Self.model, "--prompts", prompts, "--chat", "--samples", "4",
-                                      "--max-tokens", "40", "--temperature", "1", "--top-p", "1", "--seed", "1", "--output", samples])
+        let generated = try Self.run(["generate", "--model", Self.model, "--prompts", prompts, "--chat", "--samples", "8",
+                                      "--max-tokens", "32", "--temperature", "1", "--top-p", "1", "--seed", "3", "--output", samples])
         #expect(generated.status == 0, "\(generated.error)")
         let responses = try Self.readJSONLines(samples)
         #expect(responses.count == 320)
 
-        // 2. The rule: prefer the response that mentions "with". Pairs within a prompt; the last
-        //    16 prompts (4 topics) are held out, so no held-out response was seen in training.
+        // 2. The rule: prefer the response that mentions "no". Pairs within a question; the
+        //    questions about the last 4 subjects are held out, so no held-out response or
+        //    subject was seen in training.
         var train = [[String: Any]](), heldOut = [[String: Any]]()
-        let byPrompt = Dictionary(grouping: responses.indices) { responses[$0]["prompt"].map { "\($0)" } ?? "" }
+        let byPrompt = Dictionary(grouping: responses.indices) { "\(responses[$0]["prompt"] ?? "")" }
         for (_, indices) in byPrompt.sorted(by: { $0.key < $1.key }) {
-            let topic = responses[indices[0]]["topic"] as? Int ?? 0
-            let yes = indices.filter { Self.mentions(responses[$0]["completion"] as? String ?? "", "with") }
+            let subject = responses[indices[0]]["subject"] as? Int ?? 0
+            let yes = indices.filter { Self.mentions(responses[$0]["completion"] as? String ?? "", "no") }
             let no = indices.filter { !yes.contains($0) }
             for a in yes {
                 for b in no {
@@ -86,11 +92,11 @@ struct AlignmentCommandTests {
                         "chosen": [["role": "assistant", "content": responses[a]["completion"] ?? ""]],
                         "rejected": [["role": "assistant", "content": responses[b]["completion"] ?? ""]],
                     ]
-                    if topic >= 16 { heldOut.append(pair) } else { train.append(pair) }
+                    if subject >= 16 { heldOut.append(pair) } else { train.append(pair) }
                 }
             }
         }
-        #expect(train.count >= 100 && heldOut.count >= 20, "\(train.count) training / \(heldOut.count) held-out pairs")
+        #expect(train.count >= 200 && heldOut.count >= 40, "\(train.count) training / \(heldOut.count) held-out pairs")
         let trainPath = Self.directory + "/pairs-train.jsonl", evalPath = Self.directory + "/pairs-eval.jsonl"
         try Self.write(train, to: trainPath)
         try Self.write(heldOut, to: evalPath)
@@ -98,7 +104,7 @@ struct AlignmentCommandTests {
         // 3. A reward model on the top 2 blocks.
         let rewardDirectory = Self.directory + "/rm"
         let trained = try Self.run(["reward", "--model", Self.model, "--data", trainPath, "--eval-data", evalPath, "--output", rewardDirectory,
-                                    "--epochs", "4", "--batch-size", "8", "--learning-rate", "3e-4", "--seed", "0",
+                                    "--epochs", "2", "--batch-size", "16", "--learning-rate", "3e-4", "--seed", "0",
                                     "--metrics", Self.directory + "/rm-metrics.jsonl"])
         #expect(trained.status == 0, "\(trained.error)")
         let evaluation = try Self.readJSON(rewardDirectory + "/evaluation.json")
@@ -111,15 +117,21 @@ struct AlignmentCommandTests {
         let metrics = try Self.readJSONLines(Self.directory + "/rm-metrics.jsonl")
         #expect(metrics.contains { $0["event"] as? String == "step" && $0["grad_norm"] is Double && $0["accuracy"] is Double })
 
-        // 4. Its score from the command line, and a policy measured against itself under it.
-        let scored = try Self.run(["logprobs", "--model", rewardDirectory, "--text", "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello with joy<|im_end|>", "--top", "1"])
-        #expect(scored.status == 0, "\(scored.error)")
-        #expect((try JSONSerialization.jsonObject(with: Data(scored.output.utf8)) as? [String: Any])?["score"] is Double)
+        // 4. Its score from the command line follows the rule; a policy measured against itself.
+        func score(_ answer: String) throws -> Double {
+            let text = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+                + "<|im_start|>user\nIs the sea cold? Answer yes or no, then give one reason.<|im_end|>\n<|im_start|>assistant\n"
+                + answer + "<|im_end|>"
+            let scored = try Self.run(["logprobs", "--model", rewardDirectory, "--text", text, "--top", "1"])
+            #expect(scored.status == 0, "\(scored.error)")
+            return try #require((try JSONSerialization.jsonObject(with: Data(scored.output.utf8)) as? [String: Any])?["score"] as? Double)
+        }
+        #expect(try score("No, it is often warm.") > score("Yes, it is often cold."))
         let few = Self.directory + "/eval-prompts.jsonl"
-        try Self.write(records.suffix(16).map { ["prompt": $0["prompt"] ?? ""] }, to: few)
+        try Self.write(records.suffix(8).map { ["prompt": $0["prompt"] ?? ""] }, to: few)
         let report = Self.directory + "/evaluate.json"
         let evaluated = try Self.run(["evaluate", "--model", Self.model, "--prompts", few, "--chat", "--reward", "model:" + rewardDirectory,
-                                      "--reference", Self.model, "--versus", Self.model, "--samples", "2", "--max-new-tokens", "24",
+                                      "--reference", Self.model, "--versus", Self.model, "--samples", "4", "--max-new-tokens", "24",
                                       "--json", report])
         #expect(evaluated.status == 0, "\(evaluated.error)")
         let measured = try Self.readJSON(report)
@@ -128,20 +140,23 @@ struct AlignmentCommandTests {
         #expect(abs(winRate - 0.5) <= 0.25, "win rate against itself \(winRate)")
         #expect(measured["samples"] as? Int == 32)
 
-        // 5. Three members that differ in seed, trained on the frozen trunk computed once.
+        // 5. Three members that differ in seed, on the frozen trunk computed once (a subset of the pairs).
+        let smallTrain = Self.directory + "/pairs-train-small.jsonl", smallEval = Self.directory + "/pairs-eval-small.jsonl"
+        try Self.write(Array(train.prefix(64)), to: smallTrain)
+        try Self.write(Array(heldOut.prefix(24)), to: smallEval)
         let ensembleDirectory = Self.directory + "/ensemble"
-        let ensemble = try Self.run(["reward", "--model", Self.model, "--data", trainPath, "--eval-data", evalPath, "--output", ensembleDirectory,
-                                     "--members", "3", "--epochs", "1", "--batch-size", "8", "--learning-rate", "3e-4", "--combiner", "uwo"])
+        let ensemble = try Self.run(["reward", "--model", Self.model, "--data", smallTrain, "--eval-data", smallEval, "--output", ensembleDirectory,
+                                     "--members", "3", "--epochs", "1", "--batch-size", "16", "--learning-rate", "3e-4", "--combiner", "uwo"])
         #expect(ensemble.status == 0, "\(ensemble.error)")
         let manifest = try Self.readJSON(ensembleDirectory + "/ensemble.json")
         #expect(manifest["members"] as? [String] == ["member-0", "member-1", "member-2"])
-        #expect(manifest["seeds"] as? [Int] == [0, 1, 2] && manifest["combiner"] as? String == "uwo")
+        #expect(manifest["seeds"] as? [Int] == [0, 1, 2] && manifest["combiner"] as? String == "uwo" && manifest["shared_blocks"] as? Int == 28)
         let summary = try Self.readJSON(ensembleDirectory + "/evaluation.json")
         for name in ["mean", "wco", "uwo"] { #expect((summary[name] as? [String: Any])?["accuracy"] is Double, "\(name)") }
         let withEnsemble = try Self.run(["evaluate", "--model", Self.model, "--prompts", few, "--chat", "--reward", "ensemble:" + ensembleDirectory + ":wco",
                                          "--max-new-tokens", "16"])
         #expect(withEnsemble.status == 0, "\(withEnsemble.error)")
-        #expect(withEnsemble.output.contains("ensemble(3, wco)"))
+        #expect(withEnsemble.output.contains("ensemble(3, wco)"), "\(withEnsemble.output)")
     }
 
     @Test("sft --model: completion-only loss on a chat file goes down on held-out records; the directory reloads")

@@ -66,6 +66,25 @@ struct RolloutTests {
         }
     }
 
+    @Test("with only the top block training, policy and reference share the frozen trunk (same numbers, computed once)")
+    func sharedTrunkScoring() throws {
+        let policy = Self.policy(), reference = Self.policy()
+        policy.model.trainable = .topBlocks(1, of: 2)
+        #expect(LlamaModel.identicalLowerBlocks([policy.model, reference.model], atMost: 1) == 1)
+        // The policy's top block moves away from the reference: shared trunk, different heads.
+        let top = try #require(policy.model.parameter(named: "model.layers.1.mlp.down_proj.weight"))
+        for i in top.indices { top[i] *= 1.5 }
+        let completions = try Self.generator.generate(policy: policy, prompts: Self.prompts)
+        let rollouts = try RolloutScorer(batchSize: 4).score(completions, policy: policy.model, reference: reference.model, reward: LengthReward())
+        let own = try SequenceScorer.tokenLogProbs(model: policy.model, prompts: rollouts.map(\.promptTokens), responses: rollouts.map(\.responseTokens), batchSize: 4)
+        let theirs = try SequenceScorer.tokenLogProbs(model: reference.model, prompts: rollouts.map(\.promptTokens), responses: rollouts.map(\.responseTokens), batchSize: 4)
+        for (index, rollout) in rollouts.enumerated() {
+            #expect(maximumAbsoluteDifference(rollout.oldLogProbs, own[index]) < 1e-5)
+            #expect(maximumAbsoluteDifference(rollout.referenceLogProbs, theirs[index]) < 1e-5)
+        }
+        #expect(rollouts.contains { abs($0.sequenceLogRatio) > 1e-3 })
+    }
+
     @Test("the store yields every rollout once per epoch, groups whole, deterministic under a seed")
     func storeMinibatches() throws {
         let policy = Self.policy()

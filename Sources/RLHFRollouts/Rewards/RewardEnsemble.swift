@@ -57,27 +57,7 @@ public final class RewardEnsemble: RewardSource, @unchecked Sendable {
         precondition(!members.isEmpty, "an ensemble needs members")
         self.members = members
         self.combiner = combiner
-        self.sharedBlocks = Self.verifiedSharedBlocks(members.map(\.pretrained.model), claimed: sharedBlocks)
-    }
-
-    /// The largest b ≤ `claimed` such that the embeddings and blocks 0..<b are bit-identical in
-    /// every model (0 when the embeddings differ or shapes do not match).
-    static func verifiedSharedBlocks(_ models: [LlamaModel], claimed: Int) -> Int {
-        guard let first = models.first, claimed > 0 else { return 0 }
-        guard models.allSatisfy({ $0.configuration == first.configuration }) else { return 0 }
-        func same(_ role: (ParameterLayout.Entry) -> Bool) -> Bool {
-            for entry in first.layout.entries where role(entry) {
-                for other in models.dropFirst() where memcmp(first.parameters.pointer + entry.offset, other.parameters.pointer + entry.offset,
-                                                             entry.count * MemoryLayout<Float>.size) != 0 {
-                    return false
-                }
-            }
-            return true
-        }
-        guard same({ $0.role == .tokenEmbedding }) else { return 0 }
-        var shared = 0
-        while shared < min(claimed, first.configuration.blockCount), same({ $0.block == shared }) { shared += 1 }
-        return shared
+        self.sharedBlocks = LlamaModel.identicalLowerBlocks(members.map(\.pretrained.model), atMost: sharedBlocks)
     }
 
     /// Whether `path` is an ensemble directory (has `ensemble.json`).

@@ -80,21 +80,30 @@ public enum RewardModelTrainer {
         return model.trainable.tokenEmbedding || lowest == 0 ? nil : lowest
     }
 
-    /// The frozen trunk's states for `pairs` under `model` (blocks below `block`).
+    /// The frozen trunk's states for `pairs` under `model` (blocks below `block`). A row that
+    /// occurs in several pairs (a response paired with several others) is computed once.
     public static func frozenTrunk(
         model: LlamaModel, pairs: [TokenizedPair], block: Int, paddingToken: Int, endToken: Int?, batchSize: Int
     ) throws -> FrozenTrunk {
-        var chosen = [[Float]](), rejected = [[Float]]()
-        for first in stride(from: 0, to: pairs.count, by: max(1, batchSize)) {
-            let batch = Array(pairs[first..<min(pairs.count, first + max(1, batchSize))])
-            let spans = spans(batch, paddingToken: paddingToken, endToken: endToken)
-            let states = try model.trunkStates(for: spans.batch, enteringBlock: block)
-            chosen += states.rows[..<batch.count]
-            rejected += states.rows[batch.count...]
+        let all = spans(pairs, paddingToken: paddingToken, endToken: endToken)
+        let rows = (0..<all.count).map { all.batch.row($0) }
+        var unique = [[Int]](), slot = [[Int]: Int](), rowSlot = [Int]()
+        for row in rows {
+            if let existing = slot[row] { rowSlot.append(existing); continue }
+            slot[row] = unique.count
+            rowSlot.append(unique.count)
+            unique.append(row)
         }
-        let width = model.configuration.hiddenSize
-        return FrozenTrunk(chosen: TrunkStates(block: block, width: width, rows: chosen),
-                           rejected: TrunkStates(block: block, width: width, rows: rejected))
+        var states = [[Float]]()
+        states.reserveCapacity(unique.count)
+        let rowsPerBatch = max(1, 2 * batchSize)
+        for first in stride(from: 0, to: unique.count, by: rowsPerBatch) {
+            let batch = TokenBatch(rows: Array(unique[first..<min(unique.count, first + rowsPerBatch)]), paddingToken: paddingToken)
+            states += try model.trunkStates(for: batch, enteringBlock: block).rows
+        }
+        let width = model.configuration.hiddenSize, n = pairs.count
+        return FrozenTrunk(chosen: TrunkStates(block: block, width: width, rows: rowSlot[..<n].map { states[$0] }),
+                           rejected: TrunkStates(block: block, width: width, rows: rowSlot[n...].map { states[$0] }))
     }
 
     /// Scalar-head values of `spans` (chosen rows then rejected rows of `indices`), from the

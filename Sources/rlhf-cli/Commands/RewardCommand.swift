@@ -93,9 +93,7 @@ struct RewardCommand: ParsableCommand {
                 model: first.model, pairs: train, block: block, paddingToken: padding, endToken: endToken, batchSize: training.batchSize)
             heldOutTrunk = try RewardModelTrainer.frozenTrunk(
                 model: first.model, pairs: heldOut, block: block, paddingToken: padding, endToken: endToken, batchSize: training.batchSize)
-            let floats: Int = [trunk, heldOutTrunk].compactMap { $0 }.reduce(0) { $0 + $1.chosen.count + $1.rejected.count }
-            let megabytes = Double(floats) * 4 / 1e6
-            Terminal.error("frozen trunk (blocks 0..<\(block)) computed once for \(train.count + heldOut.count) pairs in \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s (\(String(format: "%.0f", megabytes)) MB)\n")
+            Terminal.error("frozen trunk (blocks 0..<\(block)) computed once for \(train.count + heldOut.count) pairs in \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s\n")
         }
         var memberScores = [(chosen: [Double], rejected: [Double])]()
         var seeds = [UInt64]()
