@@ -41,7 +41,7 @@ let package = Package(
             path: "Sources/rlhf-cli"),
 
         // MARK: - Implementation details
-        // C kernels selected at run time by CPU features (AVX2/FMA small-batch GEMM).
+        // C kernels (small-batch GEMM, decode attention, SwiGLU) behind one run-time AVX2/FMA check.
         .target(name: "CRLHFKernels"),
         // Test helpers: tolerances, finite differences, reference-data paths. Not public API.
         .target(name: "_RLHFTestSupport", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFModel", "RLHFTokenizer"]),
