@@ -145,17 +145,7 @@ struct SFTCommand: ParsableCommand {
             model: model, optimizer: optimizer, state: &state, training: training, validation: validation,
             parameters: parameters
         ) { event in
-            switch event {
-            case let .step(m):
-                metricsFile?.write(event: "step", m)
-                printer.step(m.step, of: m.totalSteps, "loss \(String(format: "%.4f", m.loss)) lr \(String(format: "%.2e", Double(m.learningRate))) \(Int(m.tokensPerSecond)) tok/s")
-            case let .evaluation(step, loss):
-                metricsFile?.write(event: "evaluation", ["step": Double(step), "loss": loss])
-                printer.line(event.description)
-            case let .checkpoint(step, path):
-                metricsFile?.write(event: "checkpoint", ["step": String(step), "path": path])
-                printer.line(event.description)
-            }
+            Self.report(event, metrics: metricsFile, printer: &printer, heldOut: "held-out loss")
             return .more
         }
         if sampleLength > 0 {
@@ -169,6 +159,21 @@ struct SFTCommand: ParsableCommand {
 }
 
 extension SFTCommand {
+    /// Progress line and metrics line of one training event (TRL's `eval_loss` name).
+    static func report(_ event: TrainingProgress, metrics: MetricsWriter?, printer: inout ProgressPrinter, heldOut: String) {
+        switch event {
+        case let .step(m):
+            metrics?.write(event: "step", m)
+            printer.step(m.step, of: m.totalSteps, "loss \(String(format: "%.4f", m.loss)) lr \(String(format: "%.2e", Double(m.learningRate))) \(Int(m.tokensPerSecond)) tok/s")
+        case let .evaluation(step, loss):
+            metrics?.write(event: "evaluation", ["step": Double(step), "eval_loss": loss])
+            printer.line("eval at step \(step): \(heldOut) \(String(format: "%.4f", loss))")
+        case let .checkpoint(step, path):
+            metrics?.write(event: "checkpoint", ["step": String(step), "path": path])
+            printer.line("saved \(path) at step \(step)")
+        }
+    }
+
     /// Says where a resumed run continues and which settings differ from the checkpoint's record
     /// (this command's values are the ones used).
     static func reportResume(_ directory: String, step: Int, differences: [String]) {
@@ -236,17 +241,7 @@ extension SFTCommand {
                 return output
             }
         ) { event in
-            switch event {
-            case let .step(m):
-                metricsFile?.write(event: "step", m)
-                printer.step(m.step, of: m.totalSteps, "loss \(String(format: "%.4f", m.loss)) lr \(String(format: "%.2e", Double(m.learningRate))) \(Int(m.tokensPerSecond)) tok/s")
-            case let .evaluation(step, loss):
-                metricsFile?.write(event: "evaluation", ["step": Double(step), "eval_loss": loss])
-                printer.line("eval at step \(step): held-out completion loss \(String(format: "%.4f", loss))")
-            case let .checkpoint(step, path):
-                metricsFile?.write(event: "checkpoint", ["step": String(step), "path": path])
-                printer.line("saved \(path) at step \(step)")
-            }
+            Self.report(event, metrics: metricsFile, printer: &printer, heldOut: "held-out completion loss")
             return .more
         }
     }
