@@ -8,7 +8,12 @@ import _RLHFTestSupport
 @Suite("rlhf alignment commands on SmolLM2", .serialized)
 struct AlignmentCommandTests {
     static let model = ReferencePaths.smolLM2GGUF
-    static let directory = NSTemporaryDirectory() + "swift-rlhf-alignment-\(UUID().uuidString)"
+    /// A fresh temporary directory for one test (removed by the test).
+    static func makeDirectory() throws -> String {
+        let directory = NSTemporaryDirectory() + "swift-rlhf-alignment-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
 
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
         try CommandLineTests.run(arguments)
@@ -41,8 +46,9 @@ struct AlignmentCommandTests {
 
     @Test("generate --prompts samples k responses per prompt and keeps the record's fields")
     func generateFromPromptFile() throws {
-        try FileManager.default.createDirectory(atPath: Self.directory, withIntermediateDirectories: true)
-        let prompts = Self.directory + "/few-prompts.jsonl", output = Self.directory + "/few-samples.jsonl"
+        let directory = try Self.makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let prompts = directory + "/few-prompts.jsonl", output = directory + "/few-samples.jsonl"
         try Self.write([["prompt": "Name a colour.", "id": 7], ["prompt": [["role": "user", "content": "Say hi."]], "id": 8]], to: prompts)
         let result = try Self.run(["generate", "--model", Self.model, "--prompts", prompts, "--chat", "--samples", "2",
                                    "--max-tokens", "12", "--temperature", "1", "--output", output])
@@ -60,7 +66,8 @@ struct AlignmentCommandTests {
 
     @Test("reward learns a keyword rule on SmolLM2 samples (held-out accuracy ≥ 0.9); evaluate; a 3-member ensemble")
     func rewardModelFromRuleLabels() throws {
-        try FileManager.default.createDirectory(atPath: Self.directory, withIntermediateDirectories: true)
+        let directory = try Self.makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         // 1. Responses sampled from SmolLM2: 40 questions, 8 each.
         var records = [[String: Any]]()
         for (index, subject) in Self.subjects.enumerated() {
@@ -68,7 +75,7 @@ struct AlignmentCommandTests {
                 records.append(["prompt": "Is \(subject) \(adjective)? Answer yes or no, then give one reason.", "subject": index])
             }
         }
-        let prompts = Self.directory + "/prompts.jsonl", samples = Self.directory + "/samples.jsonl"
+        let prompts = directory + "/prompts.jsonl", samples = directory + "/samples.jsonl"
         try Self.write(records, to: prompts)
         let generated = try Self.run(["generate", "--model", Self.model, "--prompts", prompts, "--chat", "--samples", "8",
                                       "--max-tokens", "32", "--temperature", "1", "--top-p", "1", "--seed", "3", "--output", samples])
@@ -97,15 +104,15 @@ struct AlignmentCommandTests {
             }
         }
         #expect(train.count >= 200 && heldOut.count >= 40, "\(train.count) training / \(heldOut.count) held-out pairs")
-        let trainPath = Self.directory + "/pairs-train.jsonl", evalPath = Self.directory + "/pairs-eval.jsonl"
+        let trainPath = directory + "/pairs-train.jsonl", evalPath = directory + "/pairs-eval.jsonl"
         try Self.write(train, to: trainPath)
         try Self.write(heldOut, to: evalPath)
 
         // 3. A reward model on the top 2 blocks.
-        let rewardDirectory = Self.directory + "/rm"
+        let rewardDirectory = directory + "/rm"
         let trained = try Self.run(["reward", "--model", Self.model, "--data", trainPath, "--eval-data", evalPath, "--output", rewardDirectory,
-                                    "--epochs", "2", "--batch-size", "16", "--learning-rate", "3e-4", "--seed", "0",
-                                    "--metrics", Self.directory + "/rm-metrics.jsonl"])
+                                    "--epochs", "4", "--batch-size", "16", "--learning-rate", "3e-4", "--seed", "0",
+                                    "--metrics", directory + "/rm-metrics.jsonl"])
         #expect(trained.status == 0, "\(trained.error)")
         let evaluation = try Self.readJSON(rewardDirectory + "/evaluation.json")
         let accuracy = try #require(evaluation["accuracy"] as? Double)
@@ -114,7 +121,7 @@ struct AlignmentCommandTests {
         let config = try Self.readJSON(rewardDirectory + "/config.json")
         #expect(config["architectures"] as? [String] == ["LlamaForSequenceClassification"] && config["num_labels"] as? Int == 1)
         #expect(config["pad_token_id"] as? Int == 0)
-        let metrics = try Self.readJSONLines(Self.directory + "/rm-metrics.jsonl")
+        let metrics = try Self.readJSONLines(directory + "/rm-metrics.jsonl")
         #expect(metrics.contains { $0["event"] as? String == "step" && $0["grad_norm"] is Double && $0["accuracy"] is Double })
 
         // 4. Its score from the command line follows the rule; a policy measured against itself.
@@ -127,9 +134,9 @@ struct AlignmentCommandTests {
             return try #require((try JSONSerialization.jsonObject(with: Data(scored.output.utf8)) as? [String: Any])?["score"] as? Double)
         }
         #expect(try score("No, it is often warm.") > score("Yes, it is often cold."))
-        let few = Self.directory + "/eval-prompts.jsonl"
+        let few = directory + "/eval-prompts.jsonl"
         try Self.write(records.suffix(8).map { ["prompt": $0["prompt"] ?? ""] }, to: few)
-        let report = Self.directory + "/evaluate.json"
+        let report = directory + "/evaluate.json"
         let evaluated = try Self.run(["evaluate", "--model", Self.model, "--prompts", few, "--chat", "--reward", "model:" + rewardDirectory,
                                       "--reference", Self.model, "--versus", Self.model, "--samples", "4", "--max-new-tokens", "24",
                                       "--json", report])
@@ -141,10 +148,10 @@ struct AlignmentCommandTests {
         #expect(measured["samples"] as? Int == 32)
 
         // 5. Three members that differ in seed, on the frozen trunk computed once (a subset of the pairs).
-        let smallTrain = Self.directory + "/pairs-train-small.jsonl", smallEval = Self.directory + "/pairs-eval-small.jsonl"
+        let smallTrain = directory + "/pairs-train-small.jsonl", smallEval = directory + "/pairs-eval-small.jsonl"
         try Self.write(Array(train.prefix(64)), to: smallTrain)
         try Self.write(Array(heldOut.prefix(24)), to: smallEval)
-        let ensembleDirectory = Self.directory + "/ensemble"
+        let ensembleDirectory = directory + "/ensemble"
         let ensemble = try Self.run(["reward", "--model", Self.model, "--data", smallTrain, "--eval-data", smallEval, "--output", ensembleDirectory,
                                      "--members", "3", "--epochs", "1", "--batch-size", "16", "--learning-rate", "3e-4", "--combiner", "uwo"])
         #expect(ensemble.status == 0, "\(ensemble.error)")
@@ -161,13 +168,14 @@ struct AlignmentCommandTests {
 
     @Test("sft --model: completion-only loss on a chat file goes down on held-out records; the directory reloads")
     func sftOnAChatFile() throws {
-        try FileManager.default.createDirectory(atPath: Self.directory, withIntermediateDirectories: true)
+        let directory = try Self.makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         var records = [[String: Any]]()
         for (t, topic) in Self.topics.enumerated() {
             let answer = "Here is a fact about \(topic): it is number \(t + 1) on my list, and I like it."
             records.append(["messages": [["role": "user", "content": "Tell me about \(topic)."], ["role": "assistant", "content": answer]]])
         }
-        let data = Self.directory + "/chat.jsonl", output = Self.directory + "/sft", metrics = Self.directory + "/sft-metrics.jsonl"
+        let data = directory + "/chat.jsonl", output = directory + "/sft", metrics = directory + "/sft-metrics.jsonl"
         try Self.write(records, to: data)
         let result = try Self.run(["sft", "--model", Self.model, "--data", data, "--output", output, "--trainable-blocks", "2",
                                    "--epochs", "3", "--batch-size", "4", "--learning-rate", "3e-4", "--eval-fraction", "0.2",
@@ -186,19 +194,21 @@ struct AlignmentCommandTests {
 
     @Test("a malformed data line is an error naming the file and line")
     func malformedData() throws {
-        try FileManager.default.createDirectory(atPath: Self.directory, withIntermediateDirectories: true)
-        let data = Self.directory + "/bad.jsonl"
+        let directory = try Self.makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let data = directory + "/bad.jsonl"
         try "{\"prompt\": \"a\", \"chosen\": \"b\", \"rejected\": \"c\"}\n{\"prompt\": \"a\", \"chosen\": \"b\"}\n".write(toFile: data, atomically: true, encoding: .utf8)
-        let result = try Self.run(["reward", "--model", Self.model, "--data", data, "--output", Self.directory + "/never"])
+        let result = try Self.run(["reward", "--model", Self.model, "--data", data, "--output", directory + "/never"])
         #expect(result.status != 0)
         #expect(result.error.contains("bad.jsonl:2:") && result.error.contains("rejected"), "\(result.error)")
-        #expect(!FileManager.default.fileExists(atPath: Self.directory + "/never"))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/never"))
     }
 
     @Test("an external command scores responses; a crashing one is a clear error")
     func commandReward() throws {
-        try FileManager.default.createDirectory(atPath: Self.directory, withIntermediateDirectories: true)
-        let prompts = Self.directory + "/cmd-prompts.jsonl"
+        let directory = try Self.makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let prompts = directory + "/cmd-prompts.jsonl"
         try Self.write([["prompt": "Name a fruit."], ["prompt": "Name a tree."]], to: prompts)
         let script = ReferencePaths.packageRoot + "/Tests/Fixtures/reward-scripts/"
         let good = try Self.run(["evaluate", "--model", Self.model, "--prompts", prompts, "--chat", "--max-new-tokens", "8",
