@@ -87,7 +87,10 @@ struct AlignmentCommandTests {
         //    questions about the last 4 subjects are held out, so no held-out response or
         //    subject was seen in training.
         var train = [[String: Any]](), heldOut = [[String: Any]]()
-        let byPrompt = Dictionary(grouping: responses.indices) { "\(responses[$0]["prompt"] ?? "")" }
+        // Grouped by the question text (a dictionary's description is not a stable key).
+        let byPrompt = Dictionary(grouping: responses.indices) {
+            ((responses[$0]["prompt"] as? [[String: Any]])?.first?["content"] as? String) ?? ""
+        }
         for (_, indices) in byPrompt.sorted(by: { $0.key < $1.key }) {
             let subject = responses[indices[0]]["subject"] as? Int ?? 0
             let yes = indices.filter { Self.mentions(responses[$0]["completion"] as? String ?? "", "no") }
@@ -103,6 +106,7 @@ struct AlignmentCommandTests {
                 }
             }
         }
+        #expect(byPrompt.count == 40)
         #expect(train.count >= 200 && heldOut.count >= 40, "\(train.count) training / \(heldOut.count) held-out pairs")
         let trainPath = directory + "/pairs-train.jsonl", evalPath = directory + "/pairs-eval.jsonl"
         try Self.write(train, to: trainPath)
@@ -111,7 +115,7 @@ struct AlignmentCommandTests {
         // 3. A reward model on the top 2 blocks.
         let rewardDirectory = directory + "/rm"
         let trained = try Self.run(["reward", "--model", Self.model, "--data", trainPath, "--eval-data", evalPath, "--output", rewardDirectory,
-                                    "--epochs", "4", "--batch-size", "16", "--learning-rate", "3e-4", "--seed", "0",
+                                    "--epochs", "3", "--batch-size", "16", "--learning-rate", "3e-4", "--seed", "0",
                                     "--metrics", directory + "/rm-metrics.jsonl"])
         #expect(trained.status == 0, "\(trained.error)")
         let evaluation = try Self.readJSON(rewardDirectory + "/evaluation.json")
