@@ -14,10 +14,15 @@ extension LlamaModel {
         if values && !hasScalarHead { throw LlamaError.noScalarHead }
         try check(batch)
         let s = runTrunk(batch, retained: retainForBackward)
+        return heads(s, tokenLogProbs: tokenLogProbs, values: values, retained: retainForBackward)
+    }
+
+    /// The requested outputs of a finished trunk pass (shared by every forward entry point).
+    func heads(_ s: ActivationStorage, tokenLogProbs: Bool, values: Bool, retained: Bool) -> LlamaOutput {
         var output = LlamaOutput(tokenLogProbs: [], values: [])
         if tokenLogProbs { output.tokenLogProbs = headForward(s) } else { s.headRows = [] }
         if values { output.values = scalarHeadForward(s) }
-        s.forwardDone = retainForBackward
+        s.forwardDone = retained
         return output
     }
 
@@ -47,6 +52,6 @@ extension LlamaModel {
 
     /// Embedding → blocks → final RMSNorm, filling the activation storage.
     func runTrunk(_ batch: TokenBatch, retained: Bool) -> ActivationStorage {
-        runBlocks(batch, retained: retained, range: 0..<configuration.blockCount, initialStates: nil)
+        runBlocks(batch, retained: retained, range: 0..<configuration.blockCount)
     }
 }

@@ -34,11 +34,11 @@ extension LlamaModel {
     /// can share (ensemble members of one base; a policy and its reference while only the top
     /// blocks train).
     public static func identicalLowerBlocks(_ models: [LlamaModel], atMost limit: Int) -> Int {
-        guard let first = models.first, limit > 0, models.count > 1 else { return models.count == 1 ? max(0, min(limit, models[0].configuration.blockCount)) : 0 }
+        guard let first = models.first, limit > 0 else { return 0 }
         guard models.allSatisfy({ $0.configuration == first.configuration && $0.layout.totalCount == first.layout.totalCount }) else { return 0 }
         func same(_ include: (ParameterLayout.Entry) -> Bool) -> Bool {
             for entry in first.layout.entries where include(entry) {
-                for other in models.dropFirst() where other !== first {
+                for other in models.dropFirst() {
                     let a = UnsafeRawPointer(first.parameters.pointer + entry.offset), b = UnsafeRawPointer(other.parameters.pointer + entry.offset)
                     if memcmp(a, b, entry.count * MemoryLayout<Float>.size) != 0 { return false }
                 }
@@ -56,7 +56,7 @@ extension LlamaModel {
     public func trunkStates(for batch: TokenBatch, enteringBlock block: Int) throws -> TrunkStates {
         precondition((0...configuration.blockCount).contains(block), "block out of range")
         try check(batch)
-        let s = runBlocks(batch, retained: false, range: 0..<block, initialStates: nil)
+        let s = runBlocks(batch, retained: false, range: 0..<block)
         let C = configuration.hiddenSize, T = batch.sequenceLength
         let source = s.residual(block)
         let rows = (0..<batch.batchSize).map { b in
@@ -80,26 +80,22 @@ extension LlamaModel {
         for b in 0..<batch.batchSize {
             precondition(states.rows[b].count == Int(batch.lengths[b]) * C, "row \(b): states do not match its length")
         }
-        var packed = [Float](repeating: 0, count: batch.batchSize * T * C)
-        for b in 0..<batch.batchSize {
-            packed.withUnsafeMutableBufferPointer { out in
-                states.rows[b].withUnsafeBufferPointer { (out.baseAddress! + b * T * C).update(from: $0.baseAddress!, count: $0.count) }
+        let s = runBlocks(batch, retained: retainForBackward, range: states.block..<configuration.blockCount) { residual in
+            // Real positions from the states, padding zero.
+            residual.update(repeating: 0, count: batch.batchSize * T * C)
+            for b in 0..<batch.batchSize {
+                states.rows[b].withUnsafeBufferPointer { (residual + b * T * C).update(from: $0.baseAddress!, count: $0.count) }
             }
         }
-        let s = packed.withUnsafeBufferPointer {
-            runBlocks(batch, retained: retainForBackward, range: states.block..<configuration.blockCount, initialStates: $0.baseAddress!)
-        }
-        var output = LlamaOutput(tokenLogProbs: [], values: [])
-        if tokenLogProbs { output.tokenLogProbs = headForward(s) } else { s.headRows = [] }
-        if values { output.values = scalarHeadForward(s) }
-        s.forwardDone = retainForBackward
-        return output
+        return heads(s, tokenLogProbs: tokenLogProbs, values: values, retained: retainForBackward)
     }
 
     /// Blocks `range` on `batch`: from the embeddings when `initialStates` is nil (the range must
-    /// then start at 0), else from those [B·T, C] states entering `range.lowerBound`; the final
-    /// RMSNorm when the range ends at the last block.
-    func runBlocks(_ batch: TokenBatch, retained: Bool, range: Range<Int>, initialStates: UnsafePointer<Float>?) -> ActivationStorage {
+    /// then start at 0), else from the [B·T, C] states it writes into the residual entering
+    /// `range.lowerBound`; the final RMSNorm when the range ends at the last block.
+    func runBlocks(
+        _ batch: TokenBatch, retained: Bool, range: Range<Int>, initialStates: ((UnsafeMutablePointer<Float>) -> Void)? = nil
+    ) -> ActivationStorage {
         let c = configuration
         let B = batch.batchSize, T = batch.sequenceLength
         let existing = retained ? trainingStorage : inferenceStorage
@@ -120,7 +116,7 @@ extension LlamaModel {
         let shape = AttentionShape(batchSize: B, sequenceLength: T, queryHeads: c.attentionHeadCount,
                                    keyValueHeads: c.keyValueHeadCount, headDimension: c.headDimension)
         if let initialStates {
-            s.residual(range.lowerBound).update(from: initialStates, count: N * C)
+            initialStates(s.residual(range.lowerBound))
         } else {
             precondition(range.lowerBound == 0, "without initial states the blocks start at 0")
             Embedding.forward(tokens: s.tokens, table: P + layout.tokenEmbedding, output: s.residual(0), rows: N, width: C)

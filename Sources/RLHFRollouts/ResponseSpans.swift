@@ -22,6 +22,15 @@ public struct ResponseSpans: Sendable {
         responseLengths = responses.map(\.count)
     }
 
+    /// Packs prompt + response rows with `endToken` appended to each response that does not
+    /// already end with it (a reward model reads its score there); nil appends nothing.
+    public init(prompts: [[Int]], responses: [[Int]], paddingToken: Int, endToken: Int?) {
+        self.init(prompts: prompts, responses: responses.map { response in
+            guard let endToken, response.last != endToken else { return response }
+            return response + [endToken]
+        }, paddingToken: paddingToken)
+    }
+
     public var count: Int { promptLengths.count }
 
     /// Flat index of response token i of row b in a [B, T] array.

@@ -63,11 +63,8 @@ public final class RewardModel: RewardSource, @unchecked Sendable {
 
     /// Prompt + response rows, the end token appended to responses that lack it.
     func spans(prompts: [[Int]], responses: [[Int]]) -> ResponseSpans {
-        let ended = responses.map { response -> [Int] in
-            guard let endToken, response.last != endToken else { return response }
-            return response + [endToken]
-        }
-        return ResponseSpans(prompts: prompts, responses: ended, paddingToken: pretrained.model.configuration.paddingTokenId ?? 0)
+        ResponseSpans(prompts: prompts, responses: responses, paddingToken: pretrained.model.configuration.paddingTokenId ?? 0,
+                      endToken: endToken)
     }
 
     /// Scores of prompt + response token rows (the end token appended where missing).

@@ -201,13 +201,8 @@ public enum RewardModelTrainer {
 
     /// Chosen rows then rejected rows, each completion ending with `endToken`.
     static func spans(_ batch: [TokenizedPair], paddingToken: Int, endToken: Int?) -> ResponseSpans {
-        func ended(_ tokens: [Int]) -> [Int] {
-            guard let endToken, tokens.last != endToken else { return tokens }
-            return tokens + [endToken]
-        }
-        let prompts = batch.map(\.prompt) + batch.map(\.prompt)
-        let responses = batch.map { ended($0.chosen) } + batch.map { ended($0.rejected) }
-        return ResponseSpans(prompts: prompts, responses: responses, paddingToken: paddingToken)
+        ResponseSpans(prompts: batch.map(\.prompt) + batch.map(\.prompt), responses: batch.map(\.chosen) + batch.map(\.rejected),
+                      paddingToken: paddingToken, endToken: endToken)
     }
 
     static func margins(_ batch: [TokenizedPair]) -> [Double]? {
