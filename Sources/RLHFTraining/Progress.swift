@@ -64,11 +64,16 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case nonFinite(step: Int, loss: Double, gradientNorm: Float)
     /// The data has fewer tokens than one training window.
     case notEnoughData(tokens: Int, needed: Int)
+    /// A NaN or ∞ in a named tensor (log-probs, values, rewards, a loss or its gradient) at a
+    /// step; nothing of that update was applied.
+    case nonFiniteTensor(step: Int, tensor: String, detail: String)
 
     public var description: String {
         switch self {
         case let .nonFinite(step, loss, norm):
             return "step \(step): non-finite loss (\(loss)) or gradient norm (\(norm)); the update was skipped and the last checkpoint is intact — lower the learning rate or check the data"
+        case let .nonFiniteTensor(step, tensor, detail):
+            return "step \(step): non-finite \(tensor) (\(detail)); the update was not applied and the last checkpoint is intact"
         case let .notEnoughData(tokens, needed):
             return "the data has \(tokens) tokens, fewer than one window of \(needed)"
         }

@@ -1,0 +1,125 @@
+import RLHFModel
+import RLHFRollouts
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The scored rollouts of one phase and what every update of the phase reuses.
+///
+/// Scoring follows the minibatch plan's first epoch: the rollout-time ("old") log-probs of a
+/// minibatch come from the very batch the first update will forward, so in the on-policy case
+/// every ratio is exactly 1, not 1 ± rounding. When only the top blocks of the policy train, the
+/// frozen trunk's output (the residual entering the lowest trainable block) is computed once per
+/// rollout and reused by the old and reference log-probs and by every training forward; the
+/// reference shares it whenever its lower blocks are bit-identical to the policy's (checked).
+public final class RolloutPhase {
+    /// The phase's rollouts, group by group (`group` = the prompt's index in the phase).
+    public let rollouts: [Rollout]
+    /// Epochs × minibatches × indices into `rollouts` (whole groups).
+    public let plan: [[[Int]]]
+    /// The value head's predictions of the rollout-time policy per response token (PPO), else nil.
+    public let values: [[Double]]?
+    /// Seconds spent: the frozen trunk, old log-probs (and values), reference log-probs, rewards.
+    public private(set) var seconds: [String: Double] = [:]
+
+    /// The residual entering `trunkBlock` for each rollout's row (nil: training forwards run whole).
+    let trunk: [[Float]]?
+    let trunkBlock: Int
+    let width: Int
+    let paddingToken: Int
+
+    /// Scores `completions` (grouped: `group` numbers the prompt, consecutive samples) in the
+    /// batches of `plan`'s first epoch.
+    public init(
+        completions: [RolloutGenerator.Completion], plan: [[[Int]]], policy: LlamaModel, reference: LlamaModel,
+        reward: any RewardSource, values wantValues: Bool = false
+    ) throws {
+        precondition(!plan.isEmpty, "a plan of at least one epoch")
+        let count = completions.count
+        precondition(Set(plan[0].joined()) == Set(0..<count) && plan[0].joined().count == count,
+                     "the first epoch of the plan must cover every completion once")
+        let clock = ContinuousClock()
+        paddingToken = policy.configuration.paddingTokenId ?? 0
+        width = policy.configuration.hiddenSize
+        let frozen = policy.trainable.tokenEmbedding ? 0 : min(policy.trainable.lowestTrainableBlock, policy.configuration.blockCount)
+        let shared = policy === reference ? frozen : LlamaModel.identicalLowerBlocks([policy, reference], atMost: frozen)
+        trunkBlock = frozen
+
+        var trunkRows = [[Float]](repeating: [], count: frozen > 0 ? count : 0)
+        var old = [[Float]](repeating: [], count: count), referenceLogProbs = [[Float]](repeating: [], count: count)
+        var rolloutValues = [[Double]](repeating: [], count: wantValues ? count : 0)
+        var seconds = ["trunk": 0.0, "old_logprobs": 0, "reference_logprobs": 0, "reward": 0]
+        for indices in plan[0] {
+            let spans = ResponseSpans(prompts: indices.map { completions[$0].prompt.tokens },
+                                      responses: indices.map { completions[$0].tokens }, paddingToken: paddingToken)
+            var started = clock.now
+            let states = frozen > 0 ? try policy.trunkStates(for: spans.batch, enteringBlock: frozen) : nil
+            if let states { for (k, i) in indices.enumerated() { trunkRows[i] = states.rows[k] } }
+            seconds["trunk"]! += (clock.now - started).seconds
+            started = clock.now
+            let policyOutput = try states.map { try policy.forward(spans.batch, from: $0, values: wantValues) }
+                ?? policy.forward(spans.batch, values: wantValues)
+            let policyLogProbs = spans.gather(policyOutput.tokenLogProbs)
+            let policyValues = wantValues ? spans.gather(policyOutput.values) : []
+            seconds["old_logprobs"]! += (clock.now - started).seconds
+            started = clock.now
+            let referenceOutput: LlamaOutput
+            if let states, shared == frozen {
+                referenceOutput = try reference.forward(spans.batch, from: states)
+            } else if shared > 0 {
+                referenceOutput = try reference.forward(spans.batch, from: try reference.trunkStates(for: spans.batch, enteringBlock: shared))
+            } else {
+                referenceOutput = try reference.forward(spans.batch)
+            }
+            let referenceRows = spans.gather(referenceOutput.tokenLogProbs)
+            seconds["reference_logprobs"]! += (clock.now - started).seconds
+            for (k, i) in indices.enumerated() {
+                old[i] = policyLogProbs[k]
+                referenceLogProbs[i] = referenceRows[k]
+                if wantValues { rolloutValues[i] = policyValues[k].map(Double.init) }
+            }
+        }
+        let started = clock.now
+        let rewards = try reward.checkedScores(for: completions.map(\.rewardInput))
+        seconds["reward"] = (clock.now - started).seconds
+        rollouts = completions.indices.map { i in
+            let c = completions[i]
+            return Rollout(
+                group: c.group, sample: c.sample, promptTokens: c.prompt.tokens, responseTokens: c.tokens, responseText: c.text,
+                finishReason: c.finishReason, oldLogProbs: old[i], samplerLogProbs: c.samplerLogProbs,
+                referenceLogProbs: referenceLogProbs[i], reward: rewards[i])
+        }
+        self.plan = plan
+        self.values = wantValues ? rolloutValues : nil
+        self.trunk = frozen > 0 ? trunkRows : nil
+        self.seconds = seconds
+    }
+
+    /// The groups of `completions` (indices sharing `group`, in order of first appearance).
+    public static func groups(of completions: [RolloutGenerator.Completion]) -> [[Int]] {
+        var order = [Int](), members = [Int: [Int]]()
+        for (i, c) in completions.enumerated() {
+            if members[c.group] == nil { order.append(c.group) }
+            members[c.group, default: []].append(i)
+        }
+        return order.map { members[$0]! }
+    }
+
+    /// The training forward of the rollouts at `indices` (from the frozen trunk when there is
+    /// one), retained for backward; with the spans that map its [B, T] arrays to responses.
+    public func forward(policy: LlamaModel, indices: [Int], values: Bool = false) throws -> (spans: ResponseSpans, output: LlamaOutput) {
+        let spans = ResponseSpans(prompts: indices.map { rollouts[$0].promptTokens },
+                                  responses: indices.map { rollouts[$0].responseTokens }, paddingToken: paddingToken)
+        if let trunk {
+            let states = TrunkStates(block: trunkBlock, width: width, rows: indices.map { trunk[$0] })
+            return (spans, try policy.forward(spans.batch, from: states, values: values, retainForBackward: true))
+        }
+        return (spans, try policy.forward(spans.batch, values: values, retainForBackward: true))
+    }
+
+    /// Floats held by the frozen-trunk cache.
+    public var trunkFloats: Int { trunk?.reduce(0) { $0 + $1.count } ?? 0 }
+}
