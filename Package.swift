@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // MARK: - Public API
@@ -34,10 +35,12 @@ let package = Package(
         .target(name: "RLHFTraining", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFModel", "RLHFTokenizer", "RLHFAlignment", "RLHFData", "RLHFRollouts"]),
         // Umbrella module: re-exports everything above.
         .target(name: "RLHF", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFTokenizer", "RLHFModel", "RLHFAlignment", "RLHFData", "RLHFRollouts", "RLHFEvaluation", "RLHFTraining"]),
-        // The `rlhf` command. Explicit path: `RLHF` and `rlhf` would collide on case-insensitive disks.
+        // The `rlhf` command (Yams reads --config YAML files). Explicit path: `RLHF` and `rlhf` would collide on case-insensitive disks.
         .executableTarget(
             name: "rlhf",
-            dependencies: ["RLHF", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "RLHF", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Yams", package: "Yams"),
+            ],
             path: "Sources/rlhf-cli"),
 
         // MARK: - Implementation details
