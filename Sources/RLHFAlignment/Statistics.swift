@@ -18,6 +18,27 @@ public enum Statistics {
         return (mean, (sumOfSquares / N).squareRoot())
     }
 
+    /// The mean and the variance (1/N) Σ (x_i − x̄)² (`.population`, ddof = 0) or
+    /// (1/(N − 1)) Σ (x_i − x̄)² (`.sample`, Bessel-corrected, `torch.var`'s default). Two passes.
+    ///
+    /// ```swift
+    /// Statistics.meanAndVariance([0, 1, 2, 3, 4], convention: .sample)   // (2, 2.5)
+    /// ```
+    ///
+    /// - Precondition: at least one value; at least two for `.sample`.
+    public static func meanAndVariance(
+        _ values: [Double], convention: VarianceConvention
+    ) -> (mean: Double, variance: Double) {
+        let minimum = convention == .sample ? 2 : 1
+        precondition(values.count >= minimum,
+                     "Statistics.meanAndVariance: \(values.count) values, the \(convention) variance needs at least \(minimum)")
+        let N = Double(values.count)
+        let mean = values.reduce(0, +) / N
+        var sumOfSquares = 0.0
+        for x in values { sumOfSquares += (x - mean) * (x - mean) }
+        return (mean, sumOfSquares / (convention == .sample ? N - 1 : N))
+    }
+
     /// Pearson's r = Σ (x_i − x̄)(y_i − ȳ) / sqrt(Σ (x_i − x̄)² · Σ (y_i − ȳ)²), clamped to
     /// [−1, 1] against rounding; nil when either variable is constant (all values equal, so r
     /// is undefined).

@@ -35,11 +35,14 @@ extension LlamaModel {
     /// blocks train).
     public static func identicalLowerBlocks(_ models: [LlamaModel], atMost limit: Int) -> Int {
         guard let first = models.first, limit > 0 else { return 0 }
-        guard models.allSatisfy({ $0.configuration == first.configuration && $0.layout.totalCount == first.layout.totalCount }) else { return 0 }
+        // A scalar head (a PPO policy's value head, a reward model's score) does not matter here:
+        // entries are matched by name, not by offset.
+        guard models.allSatisfy({ $0.configuration == first.configuration }) else { return 0 }
         func same(_ include: (ParameterLayout.Entry) -> Bool) -> Bool {
             for entry in first.layout.entries where include(entry) {
                 for other in models.dropFirst() {
-                    let a = UnsafeRawPointer(first.parameters.pointer + entry.offset), b = UnsafeRawPointer(other.parameters.pointer + entry.offset)
+                    guard let match = other.layout.entries.first(where: { $0.name == entry.name }), match.count == entry.count else { return false }
+                    let a = UnsafeRawPointer(first.parameters.pointer + entry.offset), b = UnsafeRawPointer(other.parameters.pointer + match.offset)
                     if memcmp(a, b, entry.count * MemoryLayout<Float>.size) != 0 { return false }
                 }
             }

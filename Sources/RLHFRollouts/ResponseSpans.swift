@@ -42,6 +42,28 @@ public struct ResponseSpans: Sendable {
         return (0..<count).map { b in (0..<responseLengths[b]).map { perPosition[index(row: b, token: $0)] } }
     }
 
+    /// Per-response values of a [B, T] array read one position *before* each response token: the
+    /// state that predicts the token (a PPO value V(x, y_<t)). Row b's response token i reads
+    /// position `promptLengths[b] + i − 1`, so every prompt must be non-empty.
+    public func gatherPreceding(_ perPosition: [Float]) -> [[Float]] {
+        precondition(perPosition.count == batch.batchSize * batch.sequenceLength, "expected a [B, T] array")
+        precondition(promptLengths.allSatisfy { $0 > 0 }, "a value before the first response token needs a prompt")
+        return (0..<count).map { b in (0..<responseLengths[b]).map { perPosition[index(row: b, token: $0) - 1] } }
+    }
+
+    /// The [B, T] gradient of ``gatherPreceding(_:)``: per-response-token values placed one
+    /// position before each response token, 0 elsewhere.
+    public func scatterPreceding(_ perToken: [[Float]]) -> [Float] {
+        precondition(perToken.count == count, "one array per row")
+        var out = [Float](repeating: 0, count: batch.batchSize * batch.sequenceLength)
+        for b in 0..<count {
+            precondition(perToken[b].count == responseLengths[b], "row \(b): one value per response token")
+            precondition(promptLengths[b] > 0, "a value before the first response token needs a prompt")
+            for i in 0..<responseLengths[b] { out[index(row: b, token: i) - 1] = perToken[b][i] }
+        }
+        return out
+    }
+
     /// Σ over each response's tokens of a [B, T] array, in Double (sequence log-probs).
     /// A response token at position 0 (an empty prompt) has no prediction and contributes 0.
     public func sequenceSums(_ perPosition: [Float]) -> [Double] {

@@ -12,6 +12,7 @@ import Foundation
 ///     model.safetensors       weights under Hugging Face names (the directory loads as a HF model)
 ///     optimizer.safetensors   AdamW moments: exp_avg.<name>, exp_avg_sq.<name>
 ///     trainer_state.json      step, RNG state, optimizer and schedule settings, data position
+///     value_head.safetensors  a policy's value head (PPO), when the directory is a causal LM
 ///
 /// Saving writes a complete sibling directory first and then swaps it in with renames, so a run
 /// killed at any moment leaves either the previous checkpoint or the new one, never a torn one.
@@ -20,6 +21,9 @@ public enum Checkpoint {
     /// Bumped when the layout of a checkpoint changes (2: hyper-parameters left the trainer state
     /// for `parameters.json`).
     public static let formatVersion = 2
+
+    /// Where a checkpoint written as a causal LM directory keeps a value head (`score.weight`).
+    public static let valueHeadFile = "value_head.safetensors"
 
     /// The progress part of a checkpoint: where the run is, never how it is configured. The
     /// hyper-parameters have one owner, the trainer's `Parameters` built from the command line;
@@ -76,7 +80,18 @@ public enum Checkpoint {
         let previous = directory + ".previous"
         try? fileManager.removeItem(atPath: staging)
         try fileManager.createDirectory(atPath: staging, withIntermediateDirectories: true)
-        if let pretrained { try pretrained.save(directory: staging) } else { try model.save(directory: staging) }
+        if let pretrained {
+            try pretrained.save(directory: staging)
+            // A policy's value head (PPO) is not part of a causal LM directory: kept beside it.
+            if let head = model.layout.entries.first(where: { $0.role == .scalarHeadWeight }) {
+                var values = SafetensorsWriter()
+                try values.add(name: head.name, shape: head.shape,
+                               floats: UnsafeBufferPointer(start: model.parameters.pointer + head.offset, count: head.count))
+                try values.write(to: staging + "/" + valueHeadFile)
+            }
+        } else {
+            try model.save(directory: staging)
+        }
         var writer = SafetensorsWriter(metadata: ["step": String(optimizer.step)])
         for entry in model.layout.entries {
             try writer.add(name: "exp_avg." + entry.name, shape: entry.shape,
@@ -120,9 +135,12 @@ public enum Checkpoint {
             throw CheckpointError.unsupportedVersion(path: path, version: state.formatVersion)
         }
         let configuration = try LlamaConfiguration.load(fromJSONFile: path + "/config.json")
-        let weights = try SafetensorsFile(path: path + "/model.safetensors")
+        var weights = [try SafetensorsFile(path: path + "/model.safetensors")]
+        if FileManager.default.fileExists(atPath: path + "/" + valueHeadFile) {
+            weights.append(try SafetensorsFile(path: path + "/" + valueHeadFile))
+        }
         let model = try LlamaModel(
-            configuration: configuration, safetensors: [weights], scalarHead: weights.info("score.weight") != nil,
+            configuration: configuration, safetensors: weights, scalarHead: weights.contains { $0.info("score.weight") != nil },
             multiplier: multiplier)
         model.trainable = state.trainable
         let optimizer = AdamW(model: model, configuration: optimizerConfiguration)

@@ -59,14 +59,24 @@ struct OnlineTrainerTests {
         objective: P3OObjective.Parameters = .init(), parameters: OnlineTrainer.Parameters = Self.parameters(),
         reward: any RewardSource = VowelReward(), trainableBlocks: Int = 1
     ) throws -> (weights: [Float], reports: [OnlineTrainer.StepReport]) {
-        let policy = Self.policy(trainableBlocks: trainableBlocks)
-        let reference = TinyByteModel.pretrained(seed: 3).model
         var p3o = P3OObjective(parameters: objective)
+        return try run(&p3o, parameters: parameters, reward: reward, trainableBlocks: trainableBlocks)
+    }
+
+    /// Trains with any objective (a value head when it uses values).
+    static func run<Objective: PolicyObjective>(
+        _ objective: inout Objective, parameters: OnlineTrainer.Parameters = Self.parameters(),
+        reward: any RewardSource = VowelReward(), trainableBlocks: Int = 1
+    ) throws -> (weights: [Float], reports: [OnlineTrainer.StepReport]) {
+        let policy = TinyByteModel.pretrained(seed: 3, scalarHead: objective.usesValues)
+        policy.model.trainable = .topBlocks(trainableBlocks, of: 2)
+        if objective.usesValues { policy.model.initializeScalarHead(seed: 9) }
+        let reference = TinyByteModel.pretrained(seed: 3).model
         let optimizer = AdamW(model: policy.model, configuration: parameters.optimizer)
         var state = Checkpoint.TrainerState(step: 0, generator: SeededGenerator(seed: 0), trainable: policy.model.trainable)
         var reports = [OnlineTrainer.StepReport]()
         try OnlineTrainer.train(
-            policy: policy, reference: reference, reward: reward, objective: &p3o, prompts: Self.prompts,
+            policy: policy, reference: reference, reward: reward, objective: &objective, prompts: Self.prompts,
             optimizer: optimizer, state: &state, parameters: parameters
         ) { event in
             if case let .step(report) = event { reports.append(report) }
@@ -174,5 +184,72 @@ struct OnlineTrainerTests {
             optimizer: loaded.optimizer, state: &resumedState, parameters: parameters) { _ in .more }
         let identical = resumed.model.parameters.array == uninterrupted.weights
         #expect(identical)
+    }
+
+    @Test("on-policy P3O V1 gives RLOO's k = 2 gradient with the KL folded into the reward; off-policy they part")
+    func p3oMatchesRLOOOnPolicy() throws {
+        var v1 = P3OObjective.Parameters()
+        v1.variant = .separateClipping
+        var rlooParameters = RLOOObjective.Parameters()
+        rlooParameters.beta = v1.beta
+        // On-policy: one epoch, one minibatch; the weights after one update agree to float rounding.
+        let onPolicy = Self.parameters(steps: 1, epochs: 1, groups: 4)
+        var rloo = RLOOObjective(parameters: rlooParameters)
+        let p3o = try Self.run(objective: v1, parameters: onPolicy).weights
+        let leaveOneOut = try Self.run(&rloo, parameters: onPolicy).weights
+        #expect(zip(p3o, leaveOneOut).allSatisfy { abs($0 - $1) <= 1e-6 })
+        // The same minibatch off-policy: V1 weighs each response by its partner's clipped ratio, RLOO does not.
+        let rollouts = (0..<4).map { i in
+            Rollout(group: i / 2, sample: i % 2, promptTokens: [256, 1], responseTokens: [65, 66], responseText: "AB",
+                    finishReason: .stopToken, oldLogProbs: [-1, -1.5], samplerLogProbs: [-1, -1.5],
+                    referenceLogProbs: [-1.2, -1.4], reward: [1.0, 0.25, -0.5, 0.75][i])
+        }
+        let current: [[Double]] = [[-0.9, -1.4], [-1.1, -1.6], [-1.0, -1.45], [-0.95, -1.5]]
+        let minibatch = PolicyMinibatch(indices: [0, 1, 2, 3], rollouts: rollouts, logProbs: current)
+        let exact = PolicyMinibatch(indices: [0, 1, 2, 3], rollouts: rollouts, logProbs: rollouts.map { $0.oldLogProbs.map(Double.init) })
+        var leave = RLOOObjective(parameters: rlooParameters)
+        _ = try leave.prepare(rollouts, values: nil)
+        var oldKL = v1
+        oldKL.klFromCurrentPolicy = false  // RLOO holds the rollout's KL fixed
+        let separate = P3OObjective(parameters: oldKL)
+        var joint = oldKL
+        joint.variant = .jointClipping
+        let agreeOnPolicy = zip(separate.loss(exact).logProbGradients.joined(), leave.loss(exact).logProbGradients.joined())
+            .allSatisfy { abs($0 - $1) <= 1e-12 }
+        #expect(agreeOnPolicy)
+        let g1 = Array(separate.loss(minibatch).logProbGradients.joined())
+        let g2 = Array(P3OObjective(parameters: joint).loss(minibatch).logProbGradients.joined())
+        let gr = Array(leave.loss(minibatch).logProbGradients.joined())
+        #expect(zip(g1, gr).contains { abs($0 - $1) > 1e-3 } && zip(g2, gr).contains { abs($0 - $1) > 1e-3 })
+    }
+
+    @Test("PPO (value head, GAE, adaptive KL) is not shift invariant: the negative control")
+    func ppoNegativeControl() throws {
+        var settings = PPOObjective.Parameters()
+        settings.klTarget = 1
+        settings.klHorizon = 100
+        let parameters = Self.parameters(steps: 2, epochs: 2, groups: 2, learningRate: 3e-3)
+        var plainObjective = try PPOObjective(parameters: settings), shiftedObjective = try PPOObjective(parameters: settings)
+        let plain = try Self.run(&plainObjective, parameters: parameters, reward: VowelReward(shift: 0))
+        let shifted = try Self.run(&shiftedObjective, parameters: parameters, reward: VowelReward(shift: 64))
+        let differs = plain.weights != shifted.weights
+        #expect(differs)
+        for name in ["loss/value_avg", "val/clipfrac_avg", "objective/kl_coef", "policy/approxkl_avg"] {
+            #expect(plain.reports[0].metrics.value(named: name) != nil, "\(name)")
+        }
+        // The adaptive controller moved β (KL 0 < target 1 at the first step: β shrinks).
+        #expect(plainObjective.controller.beta < settings.beta)
+    }
+
+    @Test("GRPO runs on groups of 4 and reports TRL's group statistics")
+    func grpoRuns() throws {
+        var settings = GRPOObjective.Parameters()
+        settings.samplesPerPrompt = 4
+        settings.beta = 0.04
+        var grpo = GRPOObjective(parameters: settings)
+        let run = try Self.run(&grpo, parameters: Self.parameters(steps: 1, epochs: 1, groups: 2))
+        let metrics = run.reports[0].metrics
+        #expect(metrics.value(named: "frac_reward_zero_std") != nil && metrics.value(named: "kl") != nil)
+        #expect(metrics.value(named: "episode") == 16)
     }
 }

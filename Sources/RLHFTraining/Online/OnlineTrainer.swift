@@ -152,7 +152,7 @@ public enum OnlineTrainer {
                     model.zeroGradients()
                     let (spans, output) = try phase.forward(policy: model, indices: indices, values: objective.usesValues)
                     let logProbs = spans.gather(output.tokenLogProbs).map { $0.map(Double.init) }
-                    let values = objective.usesValues ? spans.gather(output.values).map { $0.map(Double.init) } : nil
+                    let values = objective.usesValues ? spans.gatherPreceding(output.values).map { $0.map(Double.init) } : nil
                     let minibatch = PolicyMinibatch(indices: indices, rollouts: indices.map { phase.rollouts[$0] },
                                                     logProbs: logProbs, values: values, epoch: epoch)
                     do {
@@ -163,7 +163,7 @@ public enum OnlineTrainer {
                         try NonFiniteCheck.tokens(loss.logProbGradients, tensor: "loss gradient", step: step + 1)
                         try model.backward(
                             tokenLogProbGradients: spans.scatter(loss.logProbGradients.map { $0.map(Float.init) }),
-                            valueGradients: loss.valueGradients.map { spans.scatter($0.map { $0.map(Float.init) }) })
+                            valueGradients: loss.valueGradients.map { spans.scatterPreceding($0.map { $0.map(Float.init) }) })
                         let norm = try OptimizerStep.apply(
                             model, optimizer: optimizer, learningRate: learningRate,
                             maximumGradientNorm: parameters.maximumGradientNorm, step: step + 1, loss: loss.value)

@@ -11,7 +11,8 @@ public struct PolicyMinibatch: Sendable {
     public let rollouts: [Rollout]
     /// log π_θ(y_t | x, y_<t) for each response token of each rollout, under the current parameters.
     public let logProbs: [[Double]]
-    /// The value head's prediction at each response token (objectives with `usesValues`), else nil.
+    /// The value head's prediction V(x, y_<t) for each response token, read at the position
+    /// before it (objectives with `usesValues`), else nil.
     public let values: [[Double]]?
     /// Which inner epoch (0-based) this minibatch belongs to.
     public let epoch: Int

@@ -20,7 +20,8 @@ public final class RolloutPhase {
     public let rollouts: [Rollout]
     /// Epochs × minibatches × indices into `rollouts` (whole groups).
     public let plan: [[[Int]]]
-    /// The value head's predictions of the rollout-time policy per response token (PPO), else nil.
+    /// The value head's predictions of the rollout-time policy per response token (PPO), read at
+    /// the position before each token (V(x, y_<t)), else nil.
     public let values: [[Double]]?
     /// Seconds spent: the frozen trunk, old log-probs (and values), reference log-probs, rewards.
     public private(set) var seconds: [String: Double] = [:]
@@ -63,7 +64,7 @@ public final class RolloutPhase {
             let policyOutput = try states.map { try policy.forward(spans.batch, from: $0, values: wantValues) }
                 ?? policy.forward(spans.batch, values: wantValues)
             let policyLogProbs = spans.gather(policyOutput.tokenLogProbs)
-            let policyValues = wantValues ? spans.gather(policyOutput.values) : []
+            let policyValues = wantValues ? spans.gatherPreceding(policyOutput.values) : []
             seconds["old_logprobs"]! += (clock.now - started).seconds
             started = clock.now
             let referenceOutput: LlamaOutput
