@@ -47,4 +47,12 @@ extension LlamaModel {
     public func initializeScalarHead(seed: UInt64) {
         initialize(seed: seed) { $0.role == .scalarHeadWeight }
     }
+
+    /// Sets the scalar head to zero: a value head that predicts 0 everywhere at first, so the
+    /// first advantages are the rewards-to-go and no random values disturb the shared trunk.
+    public func zeroScalarHead() {
+        for entry in layout.entries where entry.role == .scalarHeadWeight {
+            (parameters.pointer + entry.offset).update(repeating: 0, count: entry.count)
+        }
+    }
 }

@@ -9,7 +9,7 @@ import RLHFModel
 /// Saved as one directory: `ensemble.json` (the manifest below) and one Hugging Face
 /// `LlamaForSequenceClassification` directory per member (`member-0`, `member-1`, …), each of
 /// which loads on its own in transformers.
-public final class RewardEnsemble: RewardSource, @unchecked Sendable {
+public final class RewardEnsemble: DiagnosingRewardSource, @unchecked Sendable {
     /// `ensemble.json`.
     public struct Manifest: Codable, Sendable, Equatable {
         public var format = "swift-rlhf-reward-ensemble"
@@ -109,5 +109,23 @@ public final class RewardEnsemble: RewardSource, @unchecked Sendable {
 
     public func scores(for inputs: [RewardInput]) throws -> [Double] {
         combiner.combine(members: try memberScores(for: inputs))
+    }
+
+    /// The combined scores and the members' disagreement (the overoptimization signal of Coste
+    /// et al.): `ensemble/disagreement`, the mean over responses of the members' population std;
+    /// `ensemble/member_mean_min` and `…_max`, the lowest and highest member's mean score.
+    public func scoresAndDiagnostics(for inputs: [RewardInput]) throws -> (scores: [Double], diagnostics: [Diagnostic]) {
+        let members = try memberScores(for: inputs)
+        let count = Double(max(1, inputs.count))
+        var disagreement = 0.0
+        for i in inputs.indices {
+            disagreement += Statistics.meanAndStandardDeviation(members.map { $0[i] }).standardDeviation
+        }
+        let means = members.map { $0.reduce(0, +) / count }
+        return (combiner.combine(members: members), [
+            Diagnostic(name: "ensemble/disagreement", value: disagreement / count),
+            Diagnostic(name: "ensemble/member_mean_min", value: means.min() ?? 0),
+            Diagnostic(name: "ensemble/member_mean_max", value: means.max() ?? 0),
+        ])
     }
 }

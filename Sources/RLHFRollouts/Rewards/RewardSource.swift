@@ -1,3 +1,4 @@
+import RLHFAlignment
 import RLHFData
 
 /// What a reward source scores: one response to one prompt, as text and as tokens, with the prompt
@@ -46,11 +47,28 @@ public struct RewardError: Error, CustomStringConvertible, Equatable {
     public var description: String { "reward \(source): \(reason)" }
 }
 
+/// A reward source that says more about a batch than its scores: an ensemble's disagreement, a
+/// sum's components. Trainers log the diagnostics beside the rewards.
+public protocol DiagnosingRewardSource: RewardSource {
+    /// One score per input, in order, and metrics of the batch (stable names and order).
+    func scoresAndDiagnostics(for inputs: [RewardInput]) throws -> (scores: [Double], diagnostics: [Diagnostic])
+}
+
 extension RewardSource {
+    /// ``checkedScores(for:)`` with the source's diagnostics when it has any (else none).
+    public func checkedScoresAndDiagnostics(for inputs: [RewardInput]) throws -> (scores: [Double], diagnostics: [Diagnostic]) {
+        guard let diagnosing = self as? any DiagnosingRewardSource else { return (try checkedScores(for: inputs), []) }
+        let (scores, diagnostics) = try diagnosing.scoresAndDiagnostics(for: inputs)
+        return (try check(scores, for: inputs), diagnostics)
+    }
+
     /// ``scores(for:)``, checked: one finite score per input, or a ``RewardError`` naming the
     /// first response that has none.
     public func checkedScores(for inputs: [RewardInput]) throws -> [Double] {
-        let scores = try scores(for: inputs)
+        try check(scores(for: inputs), for: inputs)
+    }
+
+    func check(_ scores: [Double], for inputs: [RewardInput]) throws -> [Double] {
         guard scores.count == inputs.count else {
             throw RewardError(source: name, reason: "returned \(scores.count) scores for \(inputs.count) responses")
         }

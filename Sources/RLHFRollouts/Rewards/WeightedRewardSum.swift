@@ -1,11 +1,12 @@
 import Foundation
+import RLHFAlignment
 
 /// Several reward sources as one: score = Σₖ weightₖ · scoreₖ, per response
 /// (`--reward A --reward B --reward-weights 1,0.5`).
 ///
 /// Every source scores the whole batch; a source that returns the wrong number of scores or a
 /// non-finite score is an error naming it (and the response), never a silent zero.
-public struct WeightedRewardSum: RewardSource {
+public struct WeightedRewardSum: DiagnosingRewardSource {
     public struct Term: Sendable {
         public let weight: Double
         public let source: any RewardSource
@@ -63,6 +64,20 @@ public struct WeightedRewardSum: RewardSource {
 
     public func scores(for inputs: [RewardInput]) throws -> [Double] {
         try componentScores(for: inputs).total
+    }
+
+    /// The total, with each source's mean score as `rewards/NAME` when there are several, and the
+    /// diagnostics of sources that have them (an ensemble's disagreement).
+    public func scoresAndDiagnostics(for inputs: [RewardInput]) throws -> (scores: [Double], diagnostics: [Diagnostic]) {
+        var total = Array(repeating: 0.0, count: inputs.count)
+        var diagnostics: [Diagnostic] = []
+        for term in terms {
+            let (scores, own) = try term.source.checkedScoresAndDiagnostics(for: inputs)
+            for (index, score) in scores.enumerated() { total[index] += term.weight * score }
+            if terms.count > 1 { diagnostics.append(Diagnostic(name: "rewards/" + term.source.name, value: scores.reduce(0, +) / Double(max(1, scores.count)))) }
+            diagnostics += own
+        }
+        return (total, diagnostics)
     }
 
     /// The weighted total and each source's own (unweighted) scores, `components[k][i]` for source

@@ -137,7 +137,7 @@ public enum OnlineTrainer {
                                          reward: reward, values: objective.usesValues)
             for (name, value) in phase.seconds { seconds[name] = value }
             try NonFiniteCheck.rollouts(phase.rollouts, values: phase.values, step: step + 1)
-            var metrics = rolloutMetrics(phase.rollouts)
+            var metrics = rolloutMetrics(phase.rollouts) + phase.rewardDiagnostics
             metrics += try objective.prepare(phase.rollouts, values: phase.values)
 
             // Updates: epochs × minibatches, one optimizer step each.

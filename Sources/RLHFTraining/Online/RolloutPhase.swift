@@ -1,3 +1,4 @@
+import RLHFAlignment
 import RLHFModel
 import RLHFRollouts
 
@@ -23,6 +24,8 @@ public final class RolloutPhase {
     /// The value head's predictions of the rollout-time policy per response token (PPO), read at
     /// the position before each token (V(x, y_<t)), else nil.
     public let values: [[Double]]?
+    /// What the reward source reported beside its scores (e.g. an ensemble's disagreement).
+    public let rewardDiagnostics: [Diagnostic]
     /// Seconds spent: the frozen trunk, old log-probs (and values), reference log-probs, rewards.
     public private(set) var seconds: [String: Double] = [:]
 
@@ -84,7 +87,7 @@ public final class RolloutPhase {
             }
         }
         let started = clock.now
-        let rewards = try reward.checkedScores(for: completions.map(\.rewardInput))
+        let (rewards, rewardDiagnostics) = try reward.checkedScoresAndDiagnostics(for: completions.map(\.rewardInput))
         seconds["reward"] = (clock.now - started).seconds
         rollouts = completions.indices.map { i in
             let c = completions[i]
@@ -97,6 +100,7 @@ public final class RolloutPhase {
         self.values = wantValues ? rolloutValues : nil
         self.trunk = frozen > 0 ? trunkRows : nil
         self.seconds = seconds
+        self.rewardDiagnostics = rewardDiagnostics
     }
 
     /// The groups of `completions` (indices sharing `group`, in order of first appearance).

@@ -26,6 +26,10 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Members of the shared-trunk ensemble in the reward benchmark.") var ensembleMembers: Int = 4
     @Option(help: "New tokens per row in the sampling benchmark.") var newTokens: Int = 64
     @Option(parsing: .upToNextOption, help: "Batch sizes of the sampling benchmark.") var samplingBatches: [Int] = [1, 16, 64]
+    @Flag(help: "Run only whole RL steps (P3O, RLOO, GRPO at trl_bench.py's configurations) on --model, by phase.")
+    var p3o = false
+    @Option(help: "The model of --p3o (SmolLM2-135M-Instruct: scripts/fetch-smollm2.sh prints its path).")
+    var model: String?
     @Option(help: "Also time tokenization of ~10 MB of text with this model's tokenizer (.gguf or HF directory).")
     var tokenizer: String?
 
@@ -33,6 +37,7 @@ struct BenchCommand: ParsableCommand {
         print("threads: \(Parallel.threadCount)   BLAS: \(BLASMatrixMultiplier.shared.map { "\($0.name) (\($0.libraryPath))" } ?? "not found — portable kernel only")")
         print("")
         if let tokenizer { try tokenizerTable(path: tokenizer) }
+        if p3o { return try rlTable() }
         if samplingOnly { return try samplingTable() }
         if rewardsOnly { return try rewardTable() }
         gemmTable()

@@ -49,7 +49,7 @@ struct OnlineRun<Objective: PolicyObjective> {
             }
         } else {
             policy.model.trainable = options.trainableBlocks == 0 ? .all : .topBlocks(options.trainableBlocks, of: blocks)
-            if scalarHead { policy.model.initializeScalarHead(seed: parameters.seed) }
+            if scalarHead { policy.model.zeroScalarHead() }
             optimizer = AdamW(model: policy.model, configuration: parameters.optimizer)
             state = Checkpoint.TrainerState(step: 0, generator: SeededGenerator(seed: parameters.seed), trainable: policy.model.trainable)
         }

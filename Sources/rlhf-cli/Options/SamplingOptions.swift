@@ -49,17 +49,24 @@ enum PromptLoading {
     /// The prompts of a JSONL file, plain strings wrapped as user messages when the model has a
     /// chat template and `chat` is set.
     static func load(path: String, model: PretrainedModel, chat: Bool, maxPromptTokens: Int? = nil) throws -> [RolloutGenerator.Prompt] {
+        try encode(PromptDataset.load(path: path).records, file: path, model: model, chat: chat, maxPromptTokens: maxPromptTokens)
+    }
+
+    /// Prompt records (e.g. built in code), likewise; `file` names them in errors.
+    static func encode(
+        _ records: [PromptRecord], file: String, model: PretrainedModel, chat: Bool, maxPromptTokens: Int? = nil
+    ) throws -> [RolloutGenerator.Prompt] {
         guard let tokenizer = model.tokenizer else { throw ValidationError("the model has no tokenizer") }
-        var dataset = try PromptDataset.load(path: path)
+        var records = records
         if chat && model.chatTemplate != nil {
-            for index in dataset.records.indices {
-                if case let .text(text) = dataset.records[index].prompt {
-                    dataset.records[index].prompt = .messages([ChatMessage(role: "user", content: text)])
+            for index in records.indices {
+                if case let .text(text) = records[index].prompt {
+                    records[index].prompt = .messages([ChatMessage(role: "user", content: text)])
                 }
             }
         }
         let encoder = DatasetEncoder(tokenizer: tokenizer, template: model.chatTemplate, truncation: TruncationPolicy(maxPromptTokens: maxPromptTokens))
-        let encoded = try encoder.encode(dataset)
+        let encoded = try encoder.encode(PromptDataset(file: file, records: records))
         return encoded.examples.enumerated().map { index, example in
             RolloutGenerator.Prompt(id: index, tokens: example.tokens, text: example.text, fields: example.fields)
         }
