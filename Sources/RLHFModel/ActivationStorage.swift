@@ -16,6 +16,8 @@ final class ActivationStorage {
 
     let tokens: UnsafeMutablePointer<Int32>
     let lengths: UnsafeMutablePointer<Int32>
+    /// The batch's ``TokenBatch/logProbStarts`` (nil: every predicted position).
+    var logProbStarts: [Int32]?
     let residual, normed1, rstd1, qkv, probabilities, attentionOutput: FloatBuffer
     let middle, normed2, rstd2, gateUp, activated: FloatBuffer
     let finalNormed, finalRstd: FloatBuffer

@@ -114,6 +114,7 @@ extension LlamaModel {
         if retained { trainingStartBlock = range.lowerBound }
         batch.tokens.withUnsafeBufferPointer { s.tokens.update(from: $0.baseAddress!, count: s.rows) }
         batch.lengths.withUnsafeBufferPointer { s.lengths.update(from: $0.baseAddress!, count: B) }
+        s.logProbStarts = batch.logProbStarts
         let N = s.rows, C = s.C
         let P = parameters.pointer
         let shape = AttentionShape(batchSize: B, sequenceLength: T, queryHeads: c.attentionHeadCount,

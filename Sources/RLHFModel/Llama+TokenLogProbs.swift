@@ -15,7 +15,9 @@ extension LlamaModel {
         rows.reserveCapacity(s.rows)
         for b in 0..<s.batchSize {
             let length = Int(s.lengths[b])
-            if length > 1 { rows.append(contentsOf: (b * s.sequenceLength)..<(b * s.sequenceLength + length - 1)) }
+            // Row r predicts the token at r + 1; the first scored position p is predicted by p − 1.
+            let first = max(0, Int(s.logProbStarts?[b] ?? 1) - 1)
+            if length - 1 > first { rows.append(contentsOf: (b * s.sequenceLength + first)..<(b * s.sequenceLength + length - 1)) }
         }
         return rows
     }

@@ -152,6 +152,10 @@ public final class LlamaModel: @unchecked Sendable {
             throw LlamaError.sequenceTooLong(length: batch.sequenceLength, maximum: configuration.maximumSequenceLength)
         }
         let T = batch.sequenceLength, V = configuration.vocabularySize
+        if let starts = batch.logProbStarts {
+            precondition(starts.count == batch.batchSize && starts.allSatisfy { $0 >= 0 && Int($0) <= T },
+                         "logProbStarts: one start in 0...T per row")
+        }
         for b in 0..<batch.batchSize {
             for t in 0..<Int(batch.lengths[b]) {
                 let token = Int(batch.tokens[b * T + t])

@@ -25,6 +25,12 @@ public struct TokenBatch: Sendable, Equatable {
     }
 
     /// Wraps already-packed tokens; `tokens.count` must be `lengths.count × sequenceLength`.
+    /// Per row, the first position whose token log-prob is computed (nil: 1, every position that
+    /// has a prediction). Earlier positions get log-prob 0 and no vocabulary projection: a rollout
+    /// or preference batch sets it to each prompt's length, so the 49,152-wide head runs only for
+    /// response tokens.
+    public var logProbStarts: [Int32]?
+
     public init(tokens: [Int32], lengths: [Int32], sequenceLength: Int) {
         precondition(tokens.count == lengths.count * sequenceLength, "tokens must be [B, T]")
         precondition(lengths.allSatisfy { $0 >= 0 && Int($0) <= sequenceLength }, "row lengths must be in 0...T")

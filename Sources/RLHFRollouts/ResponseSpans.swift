@@ -6,7 +6,8 @@ import RLHFModel
 /// `promptLengths[b] + i`; the model's `tokenLogProbs[b, t]` is log p(token t | tokens < t), so a
 /// response token's log-prob is read at its own position (the engine owns the shift to the logits
 /// row t − 1). Everything is selected by position, never by token id: SmolLM2's padding token is
-/// also its EOS, and an EOS that ends a response must count.
+/// also its EOS, and an EOS that ends a response must count. The batch asks for log-probs from
+/// each prompt's end on (``TokenBatch/logProbStarts``): prompt positions cost no head projection.
 public struct ResponseSpans: Sendable {
     public let batch: TokenBatch
     public let promptLengths: [Int]
@@ -17,7 +18,10 @@ public struct ResponseSpans: Sendable {
         precondition(prompts.count == responses.count, "one response per prompt row")
         let rows = zip(prompts, responses).map { $0 + $1 }
         precondition(rows.allSatisfy { !$0.isEmpty }, "an empty row")
-        batch = TokenBatch(rows: rows, paddingToken: paddingToken)
+        var batch = TokenBatch(rows: rows, paddingToken: paddingToken)
+        // Log-probs (and the vocabulary projection) only where responses are.
+        batch.logProbStarts = prompts.map { Int32($0.count) }
+        self.batch = batch
         promptLengths = prompts.map(\.count)
         responseLengths = responses.map(\.count)
     }
