@@ -20,12 +20,19 @@ public final class KeyValueCache: @unchecked Sendable {
     var logits: FloatBuffer?
     /// Final-norm inputs and head outputs of the rows being extended, reused between calls.
     var headInputs: FloatBuffer?, headOutputs: FloatBuffer?
+    /// When set, every ``LlamaModel/extend(_:with:)`` appends the residual stream entering this
+    /// block for each new position to ``capturedStates`` (what a trainer's frozen trunk would
+    /// compute again for the same tokens).
+    public var captureBlock: Int?
+    /// Per row, [positions, C] floats entering ``captureBlock``, in position order.
+    public internal(set) var capturedStates: [[Float]]
 
     /// An empty cache for `batchSize` rows of up to `capacity` positions.
     public init(configuration c: LlamaConfiguration, batchSize: Int, capacity: Int) {
         self.batchSize = batchSize
         self.capacity = capacity
         lengths = [Int](repeating: 0, count: batchSize)
+        capturedStates = [[Float]](repeating: [], count: batchSize)
         blockCount = c.blockCount
         keyValueHeads = c.keyValueHeadCount
         headDimension = c.headDimension

@@ -55,7 +55,13 @@ extension LlamaModel {
         let shape = AttentionShape(batchSize: B, sequenceLength: Tn, queryHeads: c.attentionHeadCount,
                                    keyValueHeads: c.keyValueHeadCount, headDimension: c.headDimension)
         Embedding.forward(tokens: s.tokens, table: P + layout.tokenEmbedding, output: x, rows: N, width: C)
+        func capture() {
+            for b in 0..<B where newCounts[b] > 0 {
+                cache.capturedStates[b].append(contentsOf: UnsafeBufferPointer(start: x + b * Tn * C, count: newCounts[b] * C))
+            }
+        }
         for l in 0..<c.blockCount {
+            if l == cache.captureBlock { capture() }
             // Attention over the cache, after appending the new tokens' keys and values to it.
             blockForward(l, v, rows: N, sequenceLength: Tn, positions: s.positions) { qkv, y in
                 storeKeysAndValues(cache, layer: l, qkv: qkv, rowsPerSequence: Tn, newCounts: newCounts)
@@ -65,6 +71,7 @@ extension LlamaModel {
                     capacity: cache.capacity, starts: cache.lengths, newCounts: newCounts, shape: shape, output: y)
             }
         }
+        if cache.captureBlock == c.blockCount { capture() }
         for b in 0..<B { cache.lengths[b] += newCounts[b] }
         // Final norm and head on each row's last new token only.
         let rows = (0..<B).filter { newCounts[$0] > 0 }

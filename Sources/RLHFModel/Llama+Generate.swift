@@ -19,6 +19,10 @@ public struct GenerationResult: Sendable {
     /// log p(token) under the model at temperature 1, per new token (what RLHF losses use).
     public var modelLogProbs: [[Float]]
     public var finishReasons: [FinishReason]
+    /// With `captureStatesEnteringBlock`, per row the residual stream entering that block at every
+    /// position of prompt + response ([positions, C]); the last response token is never fed back,
+    /// so its position holds zeros (it predicts nothing a trainer reads).
+    public var trunkStates: [[Float]]?
 }
 
 extension LlamaModel {
@@ -33,12 +37,15 @@ extension LlamaModel {
     ///     batch a row lands in). Nil: row b's seed is derived from `parameters.seed` and b.
     public func generate(
         prompts: [[Int]], parameters: SamplingParameters,
-        stopCondition: ((Int, [Int]) -> Bool)? = nil, onToken: ((Int, Int) -> Void)? = nil, rowSeeds: [UInt64]? = nil
+        stopCondition: ((Int, [Int]) -> Bool)? = nil, onToken: ((Int, Int) -> Void)? = nil, rowSeeds: [UInt64]? = nil,
+        captureStatesEnteringBlock captureBlock: Int? = nil
     ) throws -> GenerationResult {
+        precondition(captureBlock.map { (0...configuration.blockCount).contains($0) } ?? true, "capture block out of range")
         let B = prompts.count, V = configuration.vocabularySize
         precondition(prompts.allSatisfy { !$0.isEmpty }, "every prompt needs at least one token")
         let capacity = min(configuration.maximumSequenceLength, (prompts.map(\.count).max() ?? 0) + parameters.maximumNewTokens)
         let cache = makeCache(batchSize: B, capacity: capacity)
+        cache.captureBlock = captureBlock
         precondition(rowSeeds == nil || rowSeeds?.count == B, "one seed per row")
         var generators = (0..<B).map { row -> SeededGenerator in
             if let rowSeeds { return SeededGenerator(seed: rowSeeds[row]) }
@@ -94,6 +101,16 @@ extension LlamaModel {
             }
             guard active.contains(true) else { break }
             logits = try extendInPlace(cache, with: next)
+        }
+        if captureBlock != nil {
+            let C = configuration.hiddenSize
+            result.trunkStates = (0..<B).map { b in
+                var states = cache.capturedStates[b]
+                let positions = prompts[b].count + result.tokens[b].count
+                precondition(states.count <= positions * C, "captured more positions than the row holds")
+                states += [Float](repeating: 0, count: positions * C - states.count)
+                return states
+            }
         }
         return result
     }

@@ -35,6 +35,9 @@ public struct RolloutGenerator: Sendable {
         public let text: String
         public let samplerLogProbs: [Float]
         public let finishReason: FinishReason
+        /// With ``RolloutGenerator/captureBlock``: the residual entering that block at each position
+        /// of prompt + response ([positions, C], the last position zero), as sampling computed it.
+        public let trunkStates: [Float]?
 
         /// What a reward source sees of this completion.
         public var rewardInput: RewardInput {
@@ -48,6 +51,9 @@ public struct RolloutGenerator: Sendable {
     public var stopStrings: [String]
     /// Rows per sampling batch (prompts × samples).
     public var batchRows: Int
+    /// When set, completions carry the residual stream entering this block as sampling computed
+    /// it, so a trainer whose lower blocks are frozen need not run them again.
+    public var captureBlock: Int?
 
     public init(samplesPerPrompt: Int, sampling: SamplingParameters, stopStrings: [String] = [], batchRows: Int = 16) {
         precondition(samplesPerPrompt >= 1, "at least one sample per prompt")
@@ -95,13 +101,14 @@ public struct RolloutGenerator: Sendable {
                     let text = tokenizer.decode(tokens)
                     return stops.contains { text.contains($0) }
                 },
-                rowSeeds: seeds)
+                rowSeeds: seeds, captureStatesEnteringBlock: captureBlock)
             for (row, slot) in chunk.enumerated() {
                 var text = tokenizer.decode(result.tokens[row])
                 if let cut = stops.compactMap({ text.range(of: $0)?.lowerBound }).min() { text = String(text[..<cut]) }
                 completions.append(Completion(
                     group: slot.group, sample: slot.sample, prompt: prompts[slot.group], tokens: result.tokens[row], text: text,
-                    samplerLogProbs: result.modelLogProbs[row], finishReason: result.finishReasons[row]))
+                    samplerLogProbs: result.modelLogProbs[row], finishReason: result.finishReasons[row],
+                    trunkStates: result.trunkStates?[row]))
             }
         }
         return completions

@@ -122,4 +122,24 @@ struct RolloutTests {
         let ragged = ResponseSpans(prompts: [[5, 6, 7], [1]], responses: [[8], [9]], paddingToken: 0)
         #expect(ragged.last([0, 0, 0, 7, 0, 9, 0, 0]) == [7, 9])
     }
+
+    @Test("the sampler keeps the residual entering a block; it equals the teacher-forced trunk but for the unfed last token")
+    func sampledTrunkStates() throws {
+        let policy = Self.policy()
+        var generator = Self.generator
+        generator.captureBlock = 1
+        let completions = try generator.generate(policy: policy, prompts: Self.prompts)
+        let C = Self.configuration.hiddenSize
+        for completion in completions {
+            let states = try #require(completion.trunkStates)
+            let row = completion.prompt.tokens + completion.tokens
+            #expect(states.count == row.count * C)
+            let forced = try policy.model.trunkStates(for: TokenBatch(rows: [row]), enteringBlock: 1).rows[0]
+            let kept = (row.count - 1) * C
+            let close = zip(states.prefix(kept), forced.prefix(kept)).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) }
+            #expect(close)
+            #expect(states.suffix(C).allSatisfy { $0 == 0 })
+        }
+        #expect(try Self.generator.generate(policy: policy, prompts: Self.prompts).allSatisfy { $0.trunkStates == nil })
+    }
 }

@@ -45,6 +45,9 @@ public enum OnlineTrainer {
         public var checkpointInterval: Int = 0
         /// Skip an update whose loss or gradient is not finite instead of stopping.
         public var skipNonFiniteUpdates = false
+        /// Keep the frozen trunk's states that sampling computes (when only top blocks train)
+        /// instead of running the frozen blocks again over prompt + response.
+        public var reuseSampledTrunk = true
 
         public init() {}
 
@@ -112,8 +115,11 @@ public enum OnlineTrainer {
             .reduce(into: [:]) { $0[String($1.key.dropFirst("objective.".count))] = $1.value })
         let clock = ContinuousClock()
         let start = clock.now
-        let generator = RolloutGenerator(samplesPerPrompt: objective.samplesPerPrompt, sampling: parameters.sampling,
+        var generator = RolloutGenerator(samplesPerPrompt: objective.samplesPerPrompt, sampling: parameters.sampling,
                                          stopStrings: parameters.stopStrings, batchRows: parameters.generationBatchSize)
+        // The frozen trunk's output, as sampling computes it, is kept for scoring and training.
+        let frozen = model.trainable.tokenEmbedding ? 0 : min(model.trainable.lowestTrainableBlock, model.configuration.blockCount)
+        if frozen > 0 && parameters.reuseSampledTrunk { generator.captureBlock = frozen }
         let schedule = parameters.schedule
         while completedSteps(state) < parameters.steps {
             let step = completedSteps(state)
@@ -134,7 +140,7 @@ public enum OnlineTrainer {
                 groupsPerMinibatch: parameters.groupsPerMinibatch,
                 seed: RolloutGenerator.rowSeed(seed: parameters.seed, phase: step, promptId: -2, sample: -2))
             let phase = try RolloutPhase(completions: completions, plan: plan, policy: model, reference: reference,
-                                         reward: reward, values: objective.usesValues)
+                                         reward: reward, values: objective.usesValues, sampledTrunkBlock: generator.captureBlock)
             for (name, value) in phase.seconds { seconds[name] = value }
             try NonFiniteCheck.rollouts(phase.rollouts, values: phase.values, step: step + 1)
             var metrics = rolloutMetrics(phase.rollouts) + phase.rewardDiagnostics

@@ -29,6 +29,8 @@ public final class RolloutPhase {
     /// Seconds spent: the frozen trunk, old log-probs (and values), reference log-probs, rewards.
     public private(set) var seconds: [String: Double] = [:]
 
+    /// The retained scoring forward of a single-update phase, until ``forward(policy:indices:values:)`` takes it.
+    private var pending: (indices: [Int], spans: ResponseSpans, output: LlamaOutput)?
     /// The residual entering `trunkBlock` for each rollout's row (nil: training forwards run whole).
     let trunk: [[Float]]?
     let trunkBlock: Int
@@ -36,16 +38,19 @@ public final class RolloutPhase {
     let paddingToken: Int
 
     /// Scores `completions` (grouped: `group` numbers the prompt, consecutive samples) in the
-    /// batches of `plan`'s first epoch.
+    /// batches of `plan`'s first epoch. `sampledTrunkBlock`: the block whose entering states the
+    /// completions carry (``RolloutGenerator/captureBlock``); when it is the policy's lowest
+    /// trainable block they are the frozen trunk, and no lower block runs again.
     public init(
         completions: [RolloutGenerator.Completion], plan: [[[Int]]], policy: LlamaModel, reference: LlamaModel,
-        reward: any RewardSource, values wantValues: Bool = false
+        reward: any RewardSource, values wantValues: Bool = false, sampledTrunkBlock: Int? = nil
     ) throws {
         precondition(!plan.isEmpty, "a plan of at least one epoch")
         let count = completions.count
         precondition(Set(plan[0].joined()) == Set(0..<count) && plan[0].joined().count == count,
                      "the first epoch of the plan must cover every completion once")
         let clock = ContinuousClock()
+        let singleUpdate = plan.count == 1 && plan[0].count == 1
         paddingToken = policy.configuration.paddingTokenId ?? 0
         width = policy.configuration.hiddenSize
         let frozen = policy.trainable.tokenEmbedding ? 0 : min(policy.trainable.lowestTrainableBlock, policy.configuration.blockCount)
@@ -60,12 +65,20 @@ public final class RolloutPhase {
             let spans = ResponseSpans(prompts: indices.map { completions[$0].prompt.tokens },
                                       responses: indices.map { completions[$0].tokens }, paddingToken: paddingToken)
             var started = clock.now
-            let states = frozen > 0 ? try policy.trunkStates(for: spans.batch, enteringBlock: frozen) : nil
+            // The sampler's own trunk states when it kept them for this block, else computed here.
+            let sampled = indices.allSatisfy { completions[$0].trunkStates != nil } && sampledTrunkBlock == frozen
+            let states = frozen == 0 ? nil : sampled
+                ? TrunkStates(block: frozen, width: width, rows: indices.map { completions[$0].trunkStates! })
+                : try policy.trunkStates(for: spans.batch, enteringBlock: frozen)
             if let states { for (k, i) in indices.enumerated() { trunkRows[i] = states.rows[k] } }
             seconds["trunk"]! += (clock.now - started).seconds
             started = clock.now
-            let policyOutput = try states.map { try policy.forward(spans.batch, from: $0, values: wantValues) }
-                ?? policy.forward(spans.batch, values: wantValues)
+            // A phase of one update (one epoch, one minibatch) is exactly on-policy: the scoring
+            // forward is retained and serves as the update's forward, so the policy runs once.
+            let retain = singleUpdate
+            let policyOutput = try states.map { try policy.forward(spans.batch, from: $0, values: wantValues, retainForBackward: retain) }
+                ?? policy.forward(spans.batch, values: wantValues, retainForBackward: retain)
+            if retain { pending = (indices, spans, policyOutput) }
             let policyLogProbs = spans.gather(policyOutput.tokenLogProbs)
             let policyValues = wantValues ? spans.gatherPreceding(policyOutput.values) : []
             seconds["old_logprobs"]! += (clock.now - started).seconds
@@ -114,8 +127,14 @@ public final class RolloutPhase {
     }
 
     /// The training forward of the rollouts at `indices` (from the frozen trunk when there is
-    /// one), retained for backward; with the spans that map its [B, T] arrays to responses.
+    /// one), retained for backward; with the spans that map its [B, T] arrays to responses. The
+    /// first call of a single-update phase returns the retained scoring forward. Nothing else
+    /// may run a retained forward of the policy in between.
     public func forward(policy: LlamaModel, indices: [Int], values: Bool = false) throws -> (spans: ResponseSpans, output: LlamaOutput) {
+        if let pending, pending.indices == indices {
+            self.pending = nil
+            return (pending.spans, pending.output)
+        }
         let spans = ResponseSpans(prompts: indices.map { rollouts[$0].promptTokens },
                                   responses: indices.map { rollouts[$0].responseTokens }, paddingToken: paddingToken)
         if let trunk {
