@@ -59,6 +59,9 @@ struct OnlineCommandTests {
         let early = (scores[0] + scores[1]) / 2, late = (scores[6] + scores[7]) / 2
         #expect(late > early + 0.2, "\(arguments[0]) scores by step: \(scores)")
         let last = try #require(AlignmentCommandTests.readJSONLines(directory + "/\(name).jsonl").last { $0["event"] as? String == "step" })
+        print("\(name): objective/scores by step \(scores.map { String(format: "%.3f", $0) }.joined(separator: " ")); "
+              + "objective/kl at the end \(String(format: "%.2f", last["objective/kl"] as? Double ?? .nan)); "
+              + "\(String(format: "%.1f", (last["time/step"] as? Double) ?? .nan)) s/step")
         for metric in ["objective/kl", "objective/scores", "completions/mean_length", "sampling/sampling_logp_difference", "time/sampling"] {
             #expect(last[metric] as? Double != nil, "\(metric) missing")
         }
@@ -161,5 +164,27 @@ struct OnlineCommandTests {
             #expect(all.count == 4 && best == all.max())
         }
         #expect(result.error.contains("KL(best-of-4 ‖ policy) ≤ 0.6363"))  // log 4 − 3/4
+    }
+
+    @Test("bad options of the online trainers stop with one clear message before any model is loaded")
+    func badOptions() throws {
+        let directory = try Self.makeDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let base = ["--model", Self.model, "--prompts", directory + "/prompts.jsonl", "--output", directory + "/out"] + Self.startsWithThe
+        let cases: [([String], String)] = [
+            (["p3o", "--variant", "both"] + base, "--variant must be joint or separate"),
+            (["p3o", "--pairs-per-step", "4", "--minibatch-size", "8"] + base, "--minibatch-size (8) exceeds --pairs-per-step (4)"),
+            (["p3o", "--weight-clip", "0.5"] + base, "--weight-clip must be at least 1"),
+            (["grpo", "--num-generations", "1"] + base, "--num-generations must be at least 2"),
+            (["ppo", "--kl-target", "6", "--kl-horizon", "4"] + base, "--kl-horizon (4.0) must be at least"),
+            (["rloo", "--model", Self.model, "--prompts", directory + "/missing.jsonl", "--output", directory + "/out"] + Self.startsWithThe,
+             "no such file or directory"),
+            (["online-dpo", "--model", Self.model, "--output", directory + "/out"] + Self.startsWithThe, "give exactly one of --prompts and --data"),
+            (["p3o", "--resume"] + base, "no checkpoint in"),
+        ]
+        for (arguments, message) in cases {
+            let result = try AlignmentCommandTests.run(arguments)
+            #expect(result.status != 0 && result.error.contains(message), "\(arguments[0]): \(result.error)")
+        }
     }
 }

@@ -56,6 +56,31 @@ struct RewardEnsembleTests {
         #expect(try ensemble.memberScores(for: Self.inputs) == separately)
     }
 
+    @Test("an ensemble reports its members' disagreement, also inside a weighted sum")
+    func disagreement() throws {
+        let members = try (0..<3).map { try Self.member(seed: UInt64($0)) }
+        let ensemble = RewardEnsemble(members: members, combiner: .mean, sharedBlocks: 2)
+        let separately = try members.map { try $0.scores(for: Self.inputs) }
+        let (scores, diagnostics) = try ensemble.checkedScoresAndDiagnostics(for: Self.inputs)
+        #expect(scores == (try ensemble.scores(for: Self.inputs)))
+        let expected = Self.inputs.indices.map { i in Statistics.meanAndStandardDeviation(separately.map { $0[i] }).standardDeviation }
+            .reduce(0, +) / Double(Self.inputs.count)
+        #expect(abs(try #require(diagnostics.value(named: "ensemble/disagreement")) - expected) < 1e-6)
+        #expect(expected > 0)
+        let means = separately.map { $0.reduce(0, +) / Double(Self.inputs.count) }
+        #expect(abs(try #require(diagnostics.value(named: "ensemble/member_mean_max")) - means.max()!) < 1e-6)
+        // One member alone disagrees with nobody.
+        let alone = try RewardEnsemble(members: [members[0]], combiner: .mean).checkedScoresAndDiagnostics(for: Self.inputs)
+        #expect(alone.diagnostics.value(named: "ensemble/disagreement") == 0)
+        // Summed with a rule, the sum reports each source's mean and passes the ensemble's diagnostics on.
+        let sum = try WeightedRewardSum(sources: [ensemble, ProgrammaticReward.make(name: "eos")], weights: [1, 0.5])
+        let summed = try sum.checkedScoresAndDiagnostics(for: Self.inputs)
+        #expect(summed.diagnostics.value(named: "ensemble/disagreement") != nil)
+        #expect(summed.diagnostics.value(named: "rewards/" + ensemble.name) != nil)
+        // A source without diagnostics gives none.
+        #expect(try ProgrammaticReward.make(name: "eos").checkedScoresAndDiagnostics(for: Self.inputs).diagnostics.isEmpty)
+    }
+
     @Test("a reward model appends the end token once and reads the last position")
     func endToken() throws {
         let member = try Self.member(seed: 3)
