@@ -39,9 +39,9 @@ struct DirectPreferenceTrainerTests {
 
     static func parameters(epochs: Int = 1, batchSize: Int = 4, learningRate: Float = 3e-3) -> DirectPreferenceTrainer.Parameters {
         var p = DirectPreferenceTrainer.Parameters()
-        p.epochs = epochs
-        p.batchSize = batchSize
-        p.learningRate = learningRate
+        p.training.epochs = epochs
+        p.training.batchSize = batchSize
+        p.training.learningRate = learningRate
         return p
     }
 
@@ -51,13 +51,13 @@ struct DirectPreferenceTrainerTests {
     ) throws -> (weights: [Float], events: [DirectPreferenceTrainer.Progress]) {
         let policy = model()
         let training = try DirectPreferenceTrainer.prepare(pairs, policy: policy, reference: nil, paddingToken: padding,
-                                                           batchSize: parameters.batchSize)
+                                                           batchSize: parameters.training.batchSize)
         let held = try DirectPreferenceTrainer.prepare(heldOut, policy: policy, reference: nil, paddingToken: padding,
-                                                       batchSize: parameters.batchSize)
+                                                       batchSize: parameters.training.batchSize)
         var state = DirectPreferenceTrainer.initialState(for: policy, parameters: parameters)
         var events = [DirectPreferenceTrainer.Progress]()
         try DirectPreferenceTrainer.train(
-            model: policy, optimizer: AdamW(model: policy, configuration: parameters.optimizer), state: &state,
+            model: policy, optimizer: AdamW(model: policy, configuration: parameters.training.optimizer), state: &state,
             training: training, heldOut: held, parameters: parameters
         ) { events.append($0); return .more }
         return (policy.parameters.array, events)
@@ -143,7 +143,7 @@ struct DirectPreferenceTrainerTests {
             #expect((training.trunk != nil) == reuse)
             var state = DirectPreferenceTrainer.initialState(for: policy, parameters: parameters)
             try DirectPreferenceTrainer.train(
-                model: policy, optimizer: AdamW(model: policy, configuration: parameters.optimizer), state: &state,
+                model: policy, optimizer: AdamW(model: policy, configuration: parameters.training.optimizer), state: &state,
                 training: training, heldOut: nil, parameters: parameters) { _ in .more }
             return policy.parameters.array
         }
@@ -184,14 +184,14 @@ struct DirectPreferenceTrainerTests {
     func resumesExactly() throws {
         let pairs = Self.rulePairs(count: 14, seed: 7), heldOut = Self.rulePairs(count: 4, seed: 8)
         var parameters = Self.parameters(epochs: 3)
-        parameters.warmupRatio = 0.2
-        parameters.evaluationInterval = 3
+        parameters.training.warmupRatio = 0.2
+        parameters.training.evaluationInterval = 3
         let (straight, _) = try Self.run(pairs, parameters: parameters, heldOut: heldOut)
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rlhf-dpo-resume-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let first = Self.model()
-        let optimizer = AdamW(model: first, configuration: parameters.optimizer)
+        let optimizer = AdamW(model: first, configuration: parameters.training.optimizer)
         var state = DirectPreferenceTrainer.initialState(for: first, parameters: parameters)
         try DirectPreferenceTrainer.train(
             model: first, optimizer: optimizer, state: &state,
@@ -205,7 +205,7 @@ struct DirectPreferenceTrainerTests {
             if case let .step(m, _) = event, m.step == 5 { return .stop }
             return .more
         }
-        let restored = try Checkpoint.load(from: directory, optimizer: parameters.optimizer)
+        let restored = try Checkpoint.load(from: directory, optimizer: parameters.training.optimizer)
         #expect(restored.state.step == 5 && restored.model.trainable == .topBlocks(1, of: 2))
         // The reference is the starting model, not the checkpoint's policy.
         let reference = Self.model()
@@ -226,7 +226,7 @@ struct DirectPreferenceTrainerTests {
         let parameters = Self.parameters()
         let training = try DirectPreferenceTrainer.prepare(Self.rulePairs(count: 8, seed: 9), policy: policy, reference: nil,
                                                            paddingToken: Self.padding, batchSize: 4)
-        let optimizer = AdamW(model: policy, configuration: parameters.optimizer)
+        let optimizer = AdamW(model: policy, configuration: parameters.training.optimizer)
         var state = DirectPreferenceTrainer.initialState(for: policy, parameters: parameters)
         var checkpoints = 0
         var steps = 0
@@ -273,9 +273,9 @@ struct DirectPreferenceTrainerTests {
     func ktoMovesBothWays() throws {
         let examples = Self.unpaired(count: 32, seed: 10)
         var parameters = DirectPreferenceTrainer.KTOParameters()
-        parameters.epochs = 4
-        parameters.batchSize = 8
-        parameters.learningRate = 3e-3
+        parameters.training.epochs = 4
+        parameters.training.batchSize = 8
+        parameters.training.learningRate = 3e-3
         parameters.beta = 0.5
         let policy = Self.model()
         let training = try DirectPreferenceTrainer.prepareKTO(examples, policy: policy, reference: nil, paddingToken: Self.padding, batchSize: 8)
@@ -283,7 +283,7 @@ struct DirectPreferenceTrainerTests {
         var state = DirectPreferenceTrainer.initialState(for: policy, parameters: Self.parameters())
         var evaluations = [DirectPreferenceTrainer.Evaluation](), steps = [[Diagnostic]]()
         try DirectPreferenceTrainer.trainKTO(
-            model: policy, optimizer: AdamW(model: policy, configuration: parameters.optimizer), state: &state,
+            model: policy, optimizer: AdamW(model: policy, configuration: parameters.training.optimizer), state: &state,
             training: training, heldOut: training, parameters: parameters
         ) { event in
             switch event {

@@ -71,9 +71,9 @@ struct RewardModelTrainerTests {
     func learnsARule() throws {
         let model = Self.model()
         var parameters = RewardModelTrainer.Parameters()
-        parameters.epochs = 6
-        parameters.batchSize = 8
-        parameters.learningRate = 3e-3
+        parameters.training.epochs = 6
+        parameters.training.batchSize = 8
+        parameters.training.learningRate = 3e-3
         var losses = [Double]()
         let evaluation = try #require(try RewardModelTrainer.train(
             model: model, pairs: Self.rulePairs(count: 96, seed: 1), heldOut: Self.rulePairs(count: 40, seed: 2),
@@ -94,8 +94,8 @@ struct RewardModelTrainerTests {
             let model = Self.model(seed: 3)
             model.initializeScalarHead(seed: seed)
             var parameters = RewardModelTrainer.Parameters()
-            parameters.learningRate = 1e-3
-            parameters.seed = seed
+            parameters.training.learningRate = 1e-3
+            parameters.training.seed = seed
             try RewardModelTrainer.train(
                 model: model, pairs: Self.rulePairs(count: 16, seed: 1), heldOut: [], parameters: parameters,
                 paddingToken: 258, endToken: 257) { _ in .more }
@@ -120,9 +120,9 @@ struct RewardModelTrainerTests {
     func frozenTrunkTrainingMatches() throws {
         let pairs = Self.rulePairs(count: 12, seed: 6), heldOut = Self.rulePairs(count: 4, seed: 7)
         var parameters = RewardModelTrainer.Parameters()
-        parameters.epochs = 2
-        parameters.batchSize = 4
-        parameters.learningRate = 1e-3
+        parameters.training.epochs = 2
+        parameters.training.batchSize = 4
+        parameters.training.learningRate = 1e-3
         func run(cached: Bool) throws -> (RewardModelTrainer.Evaluation?, [Float]) {
             let model = Self.model()
             model.trainable = .topBlocks(1, of: 2)

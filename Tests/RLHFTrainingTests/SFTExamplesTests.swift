@@ -52,12 +52,12 @@ struct SFTExamplesTests {
     func trainsAndResumes() throws {
         let training = Self.examples(count: 24, seed: 3), heldOut = Self.examples(count: 8, seed: 4)
         var parameters = SFTTrainer.ExampleParameters()
-        parameters.epochs = 3
-        parameters.batchSize = 4
-        parameters.learningRate = 3e-3
+        parameters.training.epochs = 3
+        parameters.training.batchSize = 4
+        parameters.training.learningRate = 3e-3
         func fresh() -> (LlamaModel, AdamW, Checkpoint.TrainerState) {
             let model = TinyByteModel.pretrained(seed: 2).model
-            return (model, AdamW(model: model, configuration: parameters.optimizer),
+            return (model, AdamW(model: model, configuration: parameters.training.optimizer),
                     SFTTrainer.initialState(for: model, parameters: parameters, examples: training.count))
         }
         var (straight, optimizer, state) = fresh()
@@ -82,7 +82,7 @@ struct SFTExamplesTests {
             if case let .step(metrics) = event, metrics.step == 7 { return .stop }
             return .more
         }
-        let restored = try Checkpoint.load(from: directory, optimizer: parameters.optimizer)
+        let restored = try Checkpoint.load(from: directory, optimizer: parameters.training.optimizer)
         var resumed = restored.state
         #expect(resumed.step == 7)
         try SFTTrainer.train(model: restored.model, optimizer: restored.optimizer, state: &resumed, examples: training, heldOut: [],

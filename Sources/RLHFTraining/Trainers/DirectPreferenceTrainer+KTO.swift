@@ -19,39 +19,19 @@ import RLHFTensor
 ///     retained forward of the B matched rows → KTO.loss → backward → clip → AdamW → report
 extension DirectPreferenceTrainer {
     /// Settings of a KTO run (TRL `KTOConfig` names in the CLI).
-    public struct KTOParameters: Sendable, Codable, Equatable, LoopSettings {
+    public struct KTOParameters: Sendable, Codable, Equatable {
         /// β (TRL default 0.1).
         public var beta: Double = 0.1
         /// w_D, the weight of desirable examples' losses (TRL `desirable_weight`, default 1).
         public var desirableWeight: Double = 1
         /// w_U, the weight of undesirable examples' losses (TRL `undesirable_weight`, default 1).
         public var undesirableWeight: Double = 1
-        /// Passes over the training examples.
-        public var epochs: Int = 1
-        /// Examples per optimizer step, and the chunk size of the mismatched pairs.
-        public var batchSize: Int = 8
-        /// Peak learning rate (TRL `KTOConfig` default 1e-6, for full fine-tuning).
-        public var learningRate: Float = 1e-6
-        /// Linear warm-up as a fraction of all steps, then linear decay to 0.
-        public var warmupRatio: Double = 0
-        /// Decoupled weight decay.
-        public var weightDecay: Float = 0
-        /// Global gradient-norm clip (≤ 0: none).
-        public var maximumGradientNorm: Float = 1
-        /// Evaluate every this many steps (0: at the start and the end only).
-        public var evaluationInterval: Int = 0
-        /// Checkpoint every this many steps (0: at the end only).
-        public var checkpointInterval: Int = 0
-        /// Seed of the data order.
-        public var seed: UInt64 = 0
+        /// Epochs, batch size (examples per step, and the chunk size of the mismatched pairs),
+        /// schedule, optimizer, intervals and seed (TRL `KTOConfig` learning rate 1e-6, for full
+        /// fine-tuning).
+        public var training = EpochTraining(learningRate: 1e-6)
 
         public init() {}
-
-        /// Optimizer steps of the whole run over `examples` training examples.
-        public func totalSteps(examples: Int) -> Int { totalSteps(count: examples) }
-
-        /// AdamW with ``weightDecay`` (norm weights not decayed).
-        public var optimizer: AdamW.Configuration { AdamW.Configuration(weightDecay: weightDecay, decayNormsAndBiases: false) }
     }
 
     /// Unpaired examples ready for KTO: each example's mismatched completion, the reference's
@@ -128,7 +108,7 @@ extension DirectPreferenceTrainer {
         let heldOut = heldOut.flatMap { $0.examples.isEmpty ? nil : $0 }
         let rows = training.rows
         try loop(
-            model: model, optimizer: optimizer, state: &state, count: rows.count, settings: parameters,
+            model: model, optimizer: optimizer, state: &state, count: rows.count, settings: parameters.training,
             evaluate: heldOut.map { data in { try evaluateKTO(model: model, data: data, parameters: parameters) } },
             checkpoint: checkpoint, progress: progress
         ) { indices, step in
@@ -162,7 +142,7 @@ extension DirectPreferenceTrainer {
     /// (one z0 from all held-out mismatched pairs).
     public static func evaluateKTO(model: LlamaModel, data: PreparedExamples, parameters: KTOParameters) throws -> Evaluation {
         let policy = try logProbs(model: model, pairs: data.rows, trunk: data.trunk, paddingToken: data.paddingToken,
-                                  batchSize: parameters.batchSize)
+                                  batchSize: parameters.training.batchSize)
         let z0 = KTO.referencePoint(mismatchedPolicy: policy.rejected, mismatchedReference: data.reference.rejected)
         let result = KTO.loss(
             policy: policy.chosen, reference: data.reference.chosen, desirable: data.examples.map(\.label), referencePoint: z0,

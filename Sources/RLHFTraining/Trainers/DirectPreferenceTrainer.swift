@@ -31,7 +31,7 @@ import Foundation
 /// ```swift
 /// let training = try DirectPreferenceTrainer.prepare(pairs, policy: model, reference: nil, paddingToken: 0, batchSize: 8)
 /// var state = DirectPreferenceTrainer.initialState(for: model, parameters: parameters)
-/// try DirectPreferenceTrainer.train(model: model, optimizer: AdamW(model: model, configuration: parameters.optimizer),
+/// try DirectPreferenceTrainer.train(model: model, optimizer: AdamW(model: model, configuration: parameters.training.optimizer),
 ///                                   state: &state, training: training, heldOut: nil, parameters: parameters) { event in
 ///     print(event); return .more
 /// }
@@ -45,36 +45,12 @@ public enum DirectPreferenceTrainer {
         public var beta: Double = 0.1
         /// RPO's NLL term on the chosen responses (TRL `rpo_alpha`), or nil.
         public var rpo: DirectPreference.RPOTerm? = nil
-        /// Passes over the training pairs.
-        public var epochs: Int = 1
-        /// Pairs per optimizer step (2B rows per forward pass).
-        public var batchSize: Int = 8
-        /// Peak learning rate (TRL `DPOConfig` default 1e-6 is for full fine-tuning; with only the
-        /// top blocks trainable a larger rate is usual).
-        public var learningRate: Float = 1e-6
-        /// Linear warm-up as a fraction of all steps, then linear decay to 0 (TRL's default schedule).
-        public var warmupRatio: Double = 0
-        /// Decoupled weight decay.
-        public var weightDecay: Float = 0
-        /// Global gradient-norm clip (≤ 0: none; TRL `max_grad_norm` 1).
-        public var maximumGradientNorm: Float = 1
-        /// Evaluate on the held-out pairs every this many steps (0: at the start and the end only).
-        public var evaluationInterval: Int = 0
-        /// Checkpoint every this many steps (0: at the end only), when a checkpoint writer is given.
-        public var checkpointInterval: Int = 0
-        /// Seed of the data order.
-        public var seed: UInt64 = 0
+        /// Epochs, batch size (pairs per step, 2B rows per forward pass), schedule, optimizer,
+        /// intervals and seed. TRL `DPOConfig`'s learning rate 1e-6 is for full fine-tuning; with
+        /// only the top blocks trainable a larger rate is usual.
+        public var training = EpochTraining(learningRate: 1e-6)
 
         public init() {}
-
-        /// Optimizer steps of the whole run over `pairs` training pairs.
-        public func totalSteps(pairs: Int) -> Int { totalSteps(count: pairs) }
-
-        /// Linear warm-up over ``warmupRatio`` of the steps, then linear decay to 0.
-        public func schedule(pairs: Int) -> LearningRateSchedule { schedule(count: pairs) }
-
-        /// AdamW with ``weightDecay`` (norm weights not decayed).
-        public var optimizer: AdamW.Configuration { AdamW.Configuration(weightDecay: weightDecay, decayNormsAndBiases: false) }
     }
 
     /// The frozen lower blocks' output for each pair's chosen and rejected rows (shared with the
@@ -151,7 +127,7 @@ public enum DirectPreferenceTrainer {
 
     /// A fresh trainer state for `model`.
     public static func initialState(for model: LlamaModel, parameters: Parameters) -> Checkpoint.TrainerState {
-        Checkpoint.TrainerState(step: 0, generator: SeededGenerator(seed: parameters.seed), trainable: model.trainable)
+        Checkpoint.TrainerState(step: 0, generator: SeededGenerator(seed: parameters.training.seed), trainable: model.trainable)
     }
 
     /// What the trainers report; the caller decides what to print or log.
@@ -207,7 +183,7 @@ public enum DirectPreferenceTrainer {
     }
 
     /// Trains until every epoch is done or `progress` answers `.stop`, updating `state`.
-    /// Evaluates `heldOut` before the first step, every ``Parameters/evaluationInterval`` steps
+    /// Evaluates `heldOut` before the first step, every ``EpochTraining/evaluationInterval`` steps
     /// and after the last; `checkpoint` writes a checkpoint of `state` and returns its path (at
     /// the checkpoint interval, at the end and when stopped).
     /// - Parameters:
@@ -221,7 +197,7 @@ public enum DirectPreferenceTrainer {
         guard !training.pairs.isEmpty else { throw TrainingError.notEnoughData(tokens: 0, needed: 1) }
         let heldOut = heldOut.flatMap { $0.pairs.isEmpty ? nil : $0 }
         try loop(
-            model: model, optimizer: optimizer, state: &state, count: training.pairs.count, settings: parameters,
+            model: model, optimizer: optimizer, state: &state, count: training.pairs.count, settings: parameters.training,
             evaluate: heldOut.map { data in { try evaluate(model: model, data: data, parameters: parameters) } },
             checkpoint: checkpoint, progress: progress
         ) { indices, step in
@@ -258,7 +234,7 @@ public enum DirectPreferenceTrainer {
     /// reference scores h = 0 exactly (loss log 2 for DPO, margin 0).
     public static func evaluate(model: LlamaModel, data: PreparedPairs, parameters: Parameters) throws -> Evaluation {
         let policy = try logProbs(model: model, pairs: data.pairs, trunk: data.trunk, paddingToken: data.paddingToken,
-                                  batchSize: parameters.batchSize)
+                                  batchSize: parameters.training.batchSize)
         let result = loss(policy: policy, reference: data.reference, chosenLengths: data.chosenLengths,
                           rejectedLengths: data.rejectedLengths, parameters: parameters)
         return Evaluation(count: data.pairs.count, loss: result.value, metrics: result.diagnostics)
@@ -324,12 +300,12 @@ public enum DirectPreferenceTrainer {
     /// lr → batch → `lossOf` (a retained forward and the loss) → backward → clip → AdamW →
     /// report → evaluate → checkpoint, until every epoch is done.
     static func loop(
-        model: LlamaModel, optimizer: AdamW, state: inout Checkpoint.TrainerState, count: Int, settings: some LoopSettings,
+        model: LlamaModel, optimizer: AdamW, state: inout Checkpoint.TrainerState, count: Int, settings: EpochTraining,
         evaluate: (() throws -> Evaluation)?, checkpoint: ((Checkpoint.TrainerState) throws -> String)?,
         progress: (Progress) -> TrainingDecision, lossOf: (_ indices: [Int], _ step: Int) throws -> BatchLoss
     ) throws {
-        let totalSteps = settings.totalSteps(count: count)
-        let schedule = settings.schedule(count: count)
+        let totalSteps = settings.totalSteps(examples: count)
+        let schedule = settings.schedule(examples: count)
         let clock = ContinuousClock()
         let start = clock.now
         if state.step == 0, let evaluate {
@@ -368,30 +344,6 @@ public enum DirectPreferenceTrainer {
         }
     }
 }
-
-/// The settings ``DirectPreferenceTrainer/loop`` reads (DPO's and KTO's parameters share them).
-protocol LoopSettings {
-    var epochs: Int { get }
-    var batchSize: Int { get }
-    var learningRate: Float { get }
-    var warmupRatio: Double { get }
-    var maximumGradientNorm: Float { get }
-    var evaluationInterval: Int { get }
-    var checkpointInterval: Int { get }
-    var seed: UInt64 { get }
-}
-
-extension LoopSettings {
-    func totalSteps(count: Int) -> Int { epochs * ((count + batchSize - 1) / batchSize) }
-
-    /// Linear warm-up over `warmupRatio` of the steps, then linear decay to 0 (TRL's default).
-    func schedule(count: Int) -> LearningRateSchedule {
-        let total = totalSteps(count: count)
-        return .linear(warmupSteps: Int((warmupRatio * Double(total)).rounded(.up)), totalSteps: total)
-    }
-}
-
-extension DirectPreferenceTrainer.Parameters: LoopSettings {}
 
 extension NonFiniteCheck {
     /// The first NaN or ∞ among per-sequence values.

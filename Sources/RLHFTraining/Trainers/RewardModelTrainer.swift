@@ -19,27 +19,15 @@ import Foundation
 public enum RewardModelTrainer {
     /// Settings of a reward-model run. Every field has TRL's default where TRL has one.
     public struct Parameters: Sendable, Codable, Equatable {
-        /// Passes over the training pairs.
-        public var epochs: Int = 1
-        /// Pairs per optimizer step (TRL `per_device_train_batch_size`).
-        public var batchSize: Int = 8
-        /// Peak learning rate (TRL `RewardConfig` default 1e-5 is for full fine-tuning; with only
-        /// the top blocks trainable a larger rate is usual).
-        public var learningRate: Float = 1e-5
-        /// Linear warm-up as a fraction of all steps, then linear decay to 0 (TRL's default schedule).
-        public var warmupRatio: Double = 0
-        /// Decoupled weight decay (TRL default 0).
-        public var weightDecay: Float = 0
-        /// Global gradient-norm clip (TRL `max_grad_norm` 1).
-        public var maximumGradientNorm: Float = 1
+        /// Epochs, batch size (pairs per step), schedule, optimizer, evaluation interval and seed
+        /// (member i of an ensemble uses `seed + i`, also for its head). TRL `RewardConfig`'s
+        /// learning rate 1e-5 is for full fine-tuning; with only the top blocks trainable a
+        /// larger rate is usual. No checkpoints: `checkpointInterval` is unused.
+        public var training = EpochTraining(learningRate: 1e-5)
         /// TRL `center_rewards_coefficient` (nil: off; 1e-2 recommended).
         public var centeringCoefficient: Double? = nil
         /// Use each pair's `margin` when the data has one (TRL does whenever the column exists).
         public var useMargins: Bool = true
-        /// Evaluate on the held-out pairs every this many steps (0: only at the end).
-        public var evaluationInterval: Int = 0
-        /// Seed of the data order (member i of an ensemble uses `seed + i`, also for its head).
-        public var seed: UInt64 = 0
 
         public init() {}
     }
@@ -144,23 +132,21 @@ public enum RewardModelTrainer {
         guard !pairs.isEmpty else { throw TrainingError.notEnoughData(tokens: 0, needed: 1) }
         precondition(trunk == nil || trunk?.chosen.rows.count == pairs.count, "the trunk must cover the training pairs")
         precondition(heldOutTrunk == nil || heldOutTrunk?.chosen.rows.count == heldOut.count, "the trunk must cover the held-out pairs")
-        let stepsPerEpoch = (pairs.count + parameters.batchSize - 1) / parameters.batchSize
-        let totalSteps = stepsPerEpoch * parameters.epochs
-        let schedule = LearningRateSchedule.linear(
-            warmupSteps: Int((parameters.warmupRatio * Double(totalSteps)).rounded(.up)), totalSteps: totalSteps)
-        let optimizer = AdamW(model: model, configuration: AdamW.Configuration(
-            weightDecay: parameters.weightDecay, decayNormsAndBiases: false))
-        var generator = SeededGenerator(seed: parameters.seed)
+        let settings = parameters.training
+        let totalSteps = settings.totalSteps(examples: pairs.count)
+        let schedule = settings.schedule(examples: pairs.count)
+        let optimizer = AdamW(model: model, configuration: settings.optimizer)
+        var generator = SeededGenerator(seed: settings.seed)
         let start = ContinuousClock.now
         var step = 0
-        for _ in 0..<parameters.epochs {
+        for _ in 0..<settings.epochs {
             var order = Array(pairs.indices)
             order.shuffle(using: &generator)
-            for first in stride(from: 0, to: order.count, by: parameters.batchSize) {
+            for first in stride(from: 0, to: order.count, by: settings.batchSize) {
                 let stepStart = ContinuousClock.now
-                let indices = Array(order[first..<min(order.count, first + parameters.batchSize)])
+                let indices = Array(order[first..<min(order.count, first + settings.batchSize)])
                 let batch = indices.map { pairs[$0] }
-                let learningRate = schedule.learningRate(step: step, baseRate: parameters.learningRate)
+                let learningRate = schedule.learningRate(step: step, baseRate: settings.learningRate)
                 model.zeroGradients()
                 let spans = Self.spans(batch, paddingToken: paddingToken, endToken: endToken)
                 let scores = try values(model: model, spans: spans, trunk: trunk, indices: indices, retain: true)
@@ -174,7 +160,7 @@ public enum RewardModelTrainer {
                 step += 1
                 let norm = try OptimizerStep.apply(
                     model, optimizer: optimizer, learningRate: learningRate,
-                    maximumGradientNorm: parameters.maximumGradientNorm, step: step, loss: result.value)
+                    maximumGradientNorm: settings.maximumGradientNorm, step: step, loss: result.value)
                 let seconds = (ContinuousClock.now - stepStart).seconds
                 let metrics = StepMetrics(
                     step: step, totalSteps: totalSteps, loss: result.value, learningRate: learningRate, gradientNorm: norm,
@@ -182,9 +168,9 @@ public enum RewardModelTrainer {
                     elapsedSeconds: (ContinuousClock.now - start).seconds)
                 let accuracy = result.diagnostics.first { $0.name == "accuracy" }?.value ?? .nan
                 if progress(.step(metrics, accuracy: accuracy)) == .stop { return try finalEvaluation() }
-                if parameters.evaluationInterval > 0, step % parameters.evaluationInterval == 0, step < totalSteps, !heldOut.isEmpty {
+                if settings.evaluationInterval > 0, step % settings.evaluationInterval == 0, step < totalSteps, !heldOut.isEmpty {
                     let evaluation = try evaluate(model: model, pairs: heldOut, paddingToken: paddingToken, endToken: endToken,
-                                                  batchSize: parameters.batchSize, trunk: heldOutTrunk)
+                                                  batchSize: settings.batchSize, trunk: heldOutTrunk)
                     if progress(.evaluation(step: step, evaluation)) == .stop { return evaluation }
                 }
             }
@@ -192,7 +178,7 @@ public enum RewardModelTrainer {
         func finalEvaluation() throws -> Evaluation? {
             guard !heldOut.isEmpty else { return nil }
             let evaluation = try evaluate(model: model, pairs: heldOut, paddingToken: paddingToken, endToken: endToken,
-                                          batchSize: parameters.batchSize, trunk: heldOutTrunk)
+                                          batchSize: settings.batchSize, trunk: heldOutTrunk)
             _ = progress(.evaluation(step: step, evaluation))
             return evaluation
         }

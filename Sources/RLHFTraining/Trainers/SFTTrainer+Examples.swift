@@ -19,49 +19,29 @@ import Foundation
 extension SFTTrainer {
     /// Settings of an example-based SFT run (TRL `SFTConfig` names in the CLI).
     public struct ExampleParameters: Sendable, Codable, Equatable {
-        public var epochs: Int = 1
-        /// Examples per step.
-        public var batchSize: Int = 8
-        /// Peak learning rate (TRL `SFTConfig` default 2e-5).
-        public var learningRate: Float = 2e-5
-        /// Linear warm-up as a fraction of all steps, then linear decay to 0.
-        public var warmupRatio: Double = 0
-        public var weightDecay: Float = 0
-        public var maximumGradientNorm: Float = 1
-        /// Evaluate on the held-out examples every this many steps (0: at the start and the end only).
-        public var evaluationInterval: Int = 0
-        /// Checkpoint every this many steps (0: at the end only), when a directory is set.
-        public var checkpointInterval: Int = 0
+        /// Epochs, batch size (examples per step), schedule, optimizer, intervals and seed
+        /// (TRL `SFTConfig` learning rate 2e-5).
+        public var training = EpochTraining(learningRate: 2e-5)
+        /// Where checkpoints go.
         public var checkpointDirectory: String?
-        public var seed: UInt64 = 0
 
         public init() {}
-
-        public func totalSteps(examples: Int) -> Int { epochs * ((examples + batchSize - 1) / batchSize) }
-
-        public func schedule(examples: Int) -> LearningRateSchedule {
-            let total = totalSteps(examples: examples)
-            return .linear(warmupSteps: Int((warmupRatio * Double(total)).rounded(.up)), totalSteps: total)
-        }
-
-        public var optimizer: AdamW.Configuration {
-            AdamW.Configuration(weightDecay: weightDecay, decayNormsAndBiases: false)
-        }
     }
 
     /// A fresh trainer state for an example-based run.
     public static func initialState(for model: LlamaModel, parameters: ExampleParameters, examples: Int) -> Checkpoint.TrainerState {
-        Checkpoint.TrainerState(step: 0, generator: SeededGenerator(seed: parameters.seed), trainable: model.trainable)
+        Checkpoint.TrainerState(step: 0, generator: SeededGenerator(seed: parameters.training.seed), trainable: model.trainable)
     }
 
     /// Example indices of `step` (0-based): this epoch's seeded permutation, cut into batches.
     public static func batchIndices(step: Int, examples: Int, parameters: ExampleParameters) -> [Int] {
-        let perEpoch = (examples + parameters.batchSize - 1) / parameters.batchSize
+        let batchSize = parameters.training.batchSize
+        let perEpoch = (examples + batchSize - 1) / batchSize
         let epoch = step / perEpoch, index = step % perEpoch
-        var generator = SeededGenerator(seed: parameters.seed &+ 0x9E37_79B9 &* UInt64(epoch + 1))
+        var generator = SeededGenerator(seed: parameters.training.seed &+ 0x9E37_79B9 &* UInt64(epoch + 1))
         var order = Array(0..<examples)
         order.shuffle(using: &generator)
-        return Array(order[(index * parameters.batchSize)..<min(examples, (index + 1) * parameters.batchSize)])
+        return Array(order[(index * batchSize)..<min(examples, (index + 1) * batchSize)])
     }
 
     /// Right-padded rows and the [B, T] loss weights of their masks.
@@ -82,17 +62,18 @@ extension SFTTrainer {
         checkpoint: ((Checkpoint.TrainerState) throws -> String)? = nil, progress: (TrainingProgress) -> TrainingDecision
     ) throws {
         guard !examples.isEmpty else { throw TrainingError.notEnoughData(tokens: 0, needed: 1) }
-        let totalSteps = parameters.totalSteps(examples: examples.count)
-        let schedule = parameters.schedule(examples: examples.count)
+        let settings = parameters.training
+        let totalSteps = settings.totalSteps(examples: examples.count)
+        let schedule = settings.schedule(examples: examples.count)
         let clock = ContinuousClock()
         let start = clock.now
         if state.step == 0, !heldOut.isEmpty {
-            let loss = try evaluate(model: model, examples: heldOut, batchSize: parameters.batchSize, paddingToken: paddingToken)
+            let loss = try evaluate(model: model, examples: heldOut, batchSize: settings.batchSize, paddingToken: paddingToken)
             if progress(.evaluation(step: 0, loss: loss)) == .stop { return }
         }
         while state.step < totalSteps {
             let stepStart = clock.now
-            let learningRate = schedule.learningRate(step: state.step, baseRate: parameters.learningRate)
+            let learningRate = schedule.learningRate(step: state.step, baseRate: settings.learningRate)
             let rows = batchIndices(step: state.step, examples: examples.count, parameters: parameters).map { examples[$0] }
             let (batch, weights) = pack(rows, paddingToken: paddingToken)
             model.zeroGradients()
@@ -100,7 +81,7 @@ extension SFTTrainer {
             let (loss, dLogProbs) = LanguageModelingLoss.mean(logProbs: output.tokenLogProbs, batch: batch, weights: weights)
             try model.backward(tokenLogProbGradients: dLogProbs)
             let norm = try OptimizerStep.apply(
-                model, optimizer: optimizer, learningRate: learningRate, maximumGradientNorm: parameters.maximumGradientNorm,
+                model, optimizer: optimizer, learningRate: learningRate, maximumGradientNorm: settings.maximumGradientNorm,
                 step: state.step + 1, loss: loss)
             state.step += 1
             let seconds = (clock.now - stepStart).seconds
@@ -108,12 +89,12 @@ extension SFTTrainer {
                 step: state.step, totalSteps: totalSteps, loss: loss, learningRate: learningRate, gradientNorm: norm,
                 tokensPerSecond: Double(batch.tokenCount) / max(seconds, 1e-9), elapsedSeconds: (clock.now - start).seconds)))
             let last = state.step == totalSteps
-            if !heldOut.isEmpty, last || (parameters.evaluationInterval > 0 && state.step % parameters.evaluationInterval == 0) {
-                let evaluation = try evaluate(model: model, examples: heldOut, batchSize: parameters.batchSize, paddingToken: paddingToken)
+            if !heldOut.isEmpty, last || (settings.evaluationInterval > 0 && state.step % settings.evaluationInterval == 0) {
+                let evaluation = try evaluate(model: model, examples: heldOut, batchSize: settings.batchSize, paddingToken: paddingToken)
                 if progress(.evaluation(step: state.step, loss: evaluation)) == .stop { decision = .stop }
             }
             if let checkpoint,
-               last || decision == .stop || (parameters.checkpointInterval > 0 && state.step % parameters.checkpointInterval == 0) {
+               last || decision == .stop || (settings.checkpointInterval > 0 && state.step % settings.checkpointInterval == 0) {
                 let path = try checkpoint(state)
                 if progress(.checkpoint(step: state.step, path: path)) == .stop { decision = .stop }
             }

@@ -78,15 +78,7 @@ struct DPOCommand: ParsableCommand {
         if let rpoAlpha {
             p.rpo = (rpoVariant ?? .average) == .average ? .average(eta: rpoAlpha) : .cumulative(eta: rpoAlpha)
         }
-        p.epochs = training.epochs
-        p.batchSize = training.batchSize
-        p.learningRate = training.learningRate
-        p.warmupRatio = training.warmupRatio
-        p.weightDecay = training.weightDecay
-        p.maximumGradientNorm = training.maxGradNorm
-        p.evaluationInterval = preference.evalInterval
-        p.checkpointInterval = preference.checkpointInterval
-        p.seed = training.seed
+        p.training = training.epochTraining(evaluationInterval: preference.evalInterval, checkpointInterval: preference.checkpointInterval)
         return p
     }
 
@@ -97,7 +89,7 @@ struct DPOCommand: ParsableCommand {
         let run = PreferenceRun(modelOptions: modelOptions, dataOptions: dataOptions, training: training, preference: preference)
         let session = try run.begin(record: PreferenceRun.Record(algorithm: "dpo", trainer: parameters, trainableBlocks: training.trainableBlocks,
                                                                  reference: preference.reference),
-                                    optimizer: parameters.optimizer)
+                                    optimizer: parameters.training.optimizer)
         let encoded = try session.encoder.encode(dataset)
         var (train, heldOut) = dataOptions.split(encoded.examples, seed: training.seed)
         if let evalDataset { (train, heldOut) = (encoded.examples, try session.encoder.encode(evalDataset).examples) }
@@ -106,9 +98,9 @@ struct DPOCommand: ParsableCommand {
         let clock = ContinuousClock(), prepareStart = clock.now
         let model = session.policy.model
         let prepared = try DirectPreferenceTrainer.prepare(
-            train, policy: model, reference: session.reference, paddingToken: session.padding, batchSize: parameters.batchSize)
+            train, policy: model, reference: session.reference, paddingToken: session.padding, batchSize: parameters.training.batchSize)
         let held = try DirectPreferenceTrainer.prepare(
-            heldOut, policy: model, reference: session.reference, paddingToken: session.padding, batchSize: parameters.batchSize)
+            heldOut, policy: model, reference: session.reference, paddingToken: session.padding, batchSize: parameters.training.batchSize)
         Terminal.error("""
             dpo: \(describe(parameters))
             data: \(dataOptions.data): \(dataset.records.count) pairs → \(train.count) training / \(heldOut.count) held out\(dataOptions.evalData.map { " (\($0))" } ?? ""); \(encoded.report)
@@ -142,7 +134,7 @@ struct DPOCommand: ParsableCommand {
         if ipoLengthNormalized { text += " (length-normalised)" }
         text += ", β \(p.beta)"
         if let rpo = p.rpo { text += ", RPO \(rpo)" }
-        return text + ", \(p.epochs) epoch(s) × batch \(p.batchSize), lr \(p.learningRate)"
+        return text + ", \(p.training.epochs) epoch(s) × batch \(p.training.batchSize), lr \(p.training.learningRate)"
     }
 }
 

@@ -44,15 +44,7 @@ struct KTOCommand: ParsableCommand {
         p.beta = preference.beta
         p.desirableWeight = desirableWeight
         p.undesirableWeight = undesirableWeight
-        p.epochs = training.epochs
-        p.batchSize = training.batchSize
-        p.learningRate = training.learningRate
-        p.warmupRatio = training.warmupRatio
-        p.weightDecay = training.weightDecay
-        p.maximumGradientNorm = training.maxGradNorm
-        p.evaluationInterval = preference.evalInterval
-        p.checkpointInterval = preference.checkpointInterval
-        p.seed = training.seed
+        p.training = training.epochTraining(evaluationInterval: preference.evalInterval, checkpointInterval: preference.checkpointInterval)
         return p
     }
 
@@ -63,7 +55,7 @@ struct KTOCommand: ParsableCommand {
         let run = PreferenceRun(modelOptions: modelOptions, dataOptions: dataOptions, training: training, preference: preference)
         let session = try run.begin(record: PreferenceRun.Record(algorithm: "kto", trainer: parameters, trainableBlocks: training.trainableBlocks,
                                                                  reference: preference.reference),
-                                    optimizer: parameters.optimizer)
+                                    optimizer: parameters.training.optimizer)
         let encoded = try session.encoder.encode(dataset)
         var (train, heldOut) = dataOptions.split(encoded.examples, seed: training.seed)
         if let evalDataset { (train, heldOut) = (encoded.examples, try session.encoder.encode(evalDataset).examples) }
@@ -76,11 +68,11 @@ struct KTOCommand: ParsableCommand {
         let clock = ContinuousClock(), prepareStart = clock.now
         let model = session.policy.model
         let prepared = try DirectPreferenceTrainer.prepareKTO(
-            train, policy: model, reference: session.reference, paddingToken: session.padding, batchSize: parameters.batchSize)
+            train, policy: model, reference: session.reference, paddingToken: session.padding, batchSize: parameters.training.batchSize)
         let held = try DirectPreferenceTrainer.prepareKTO(
-            heldOut, policy: model, reference: session.reference, paddingToken: session.padding, batchSize: parameters.batchSize)
+            heldOut, policy: model, reference: session.reference, paddingToken: session.padding, batchSize: parameters.training.batchSize)
         Terminal.error("""
-            kto: β \(parameters.beta), desirable weight \(desirableWeight), undesirable weight \(undesirableWeight), \(parameters.epochs) epoch(s) × batch \(parameters.batchSize), lr \(parameters.learningRate)
+            kto: β \(parameters.beta), desirable weight \(desirableWeight), undesirable weight \(undesirableWeight), \(parameters.training.epochs) epoch(s) × batch \(parameters.training.batchSize), lr \(parameters.training.learningRate)
             data: \(dataOptions.data): \(dataset.records.count) examples → \(train.count) training (\(desirable) desirable) / \(heldOut.count) held out\(dataOptions.evalData.map { " (\($0))" } ?? ""); \(encoded.report)
             \(run.describe(trunk: prepared.trunk, referenceUsedTrunk: prepared.referenceUsedTrunk, rows: 2 * (train.count + heldOut.count),
                            seconds: (clock.now - prepareStart).seconds))

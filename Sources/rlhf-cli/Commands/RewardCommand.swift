@@ -48,16 +48,10 @@ struct RewardCommand: ParsableCommand {
 
     func parameters(seed: UInt64) -> RewardModelTrainer.Parameters {
         var p = RewardModelTrainer.Parameters()
-        p.epochs = training.epochs
-        p.batchSize = training.batchSize
-        p.learningRate = training.learningRate
-        p.warmupRatio = training.warmupRatio
-        p.weightDecay = training.weightDecay
-        p.maximumGradientNorm = training.maxGradNorm
+        p.training = training.epochTraining(evaluationInterval: evalInterval)
+        p.training.seed = seed
         p.centeringCoefficient = centerRewardsCoefficient
         p.useMargins = !ignoreMargins
-        p.evaluationInterval = evalInterval
-        p.seed = seed
         return p
     }
 

@@ -185,14 +185,10 @@ extension SFTCommand {
 
     var exampleParameters: SFTTrainer.ExampleParameters {
         var p = SFTTrainer.ExampleParameters()
-        p.epochs = epochs
-        p.batchSize = batchSize
-        p.learningRate = learningRate ?? 1e-4
-        p.warmupRatio = warmupRatio
-        p.evaluationInterval = evalInterval
-        p.checkpointInterval = checkpointInterval
+        p.training = EpochTraining(
+            epochs: epochs, batchSize: batchSize, learningRate: learningRate ?? 1e-4, warmupRatio: warmupRatio,
+            evaluationInterval: evalInterval, checkpointInterval: checkpointInterval, seed: seed)
         p.checkpointDirectory = output
-        p.seed = seed
         return p
     }
 
@@ -212,7 +208,7 @@ extension SFTCommand {
         let blocks = pretrained.model.configuration.blockCount
         var optimizer: AdamW, state: Checkpoint.TrainerState
         if resume {
-            let restored = try Checkpoint.load(from: output, optimizer: parameters.optimizer)
+            let restored = try Checkpoint.load(from: output, optimizer: parameters.training.optimizer)
             pretrained = PretrainedModel(
                 model: restored.model, tokenizer: pretrained.tokenizer, chatTemplate: pretrained.chatTemplate,
                 chatTemplateSource: pretrained.chatTemplateSource)
@@ -221,7 +217,7 @@ extension SFTCommand {
         } else {
             pretrained.model.trainable = trainableBlocks == 0 ? .all : .topBlocks(trainableBlocks, of: blocks)
             pretrained.model.trainable.tokenEmbedding = trainableBlocks == 0
-            optimizer = AdamW(model: pretrained.model, configuration: parameters.optimizer)
+            optimizer = AdamW(model: pretrained.model, configuration: parameters.training.optimizer)
             state = SFTTrainer.initialState(for: pretrained.model, parameters: parameters, examples: training.count)
         }
         let selected = training.reduce(0) { $0 + $1.lossMask.filter { $0 }.count }

@@ -29,7 +29,7 @@ struct OnlineOptions: ParsableArguments {
     @Option(help: "Learning-rate schedule over all updates: constant or linear (decay to 0).")
     var lrSchedulerType: String = "constant"
 
-    @Option(help: "Train only the top K blocks (and the output head); the rest stays frozen and is computed once per rollout. 0 trains everything.")
+    @Option(help: "Train only the top K blocks (the final norm and an untied output head too); the frozen blocks run once per rollout, during sampling. 0 trains everything.")
     var trainableBlocks: Int = 2
 
     @Option(help: "Clip the global gradient norm to this value (0: no clipping).")

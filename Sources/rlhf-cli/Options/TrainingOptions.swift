@@ -1,4 +1,5 @@
 import ArgumentParser
+import RLHF
 
 /// Options every trainer shares (TRL's names, in kebab case).
 struct TrainingOptions: ParsableArguments {
@@ -31,6 +32,15 @@ struct TrainingOptions: ParsableArguments {
 
     @Option(help: "Append one JSON object per step and evaluation to this file (JSON Lines).")
     var metrics: String?
+
+    /// These options as a trainer's epoch settings, with the command's own interval options
+    /// (the reward command has no checkpoints).
+    func epochTraining(evaluationInterval: Int, checkpointInterval: Int = 0) -> EpochTraining {
+        EpochTraining(
+            epochs: epochs, batchSize: batchSize, learningRate: learningRate, warmupRatio: warmupRatio, weightDecay: weightDecay,
+            maximumGradientNorm: maxGradNorm, evaluationInterval: evaluationInterval, checkpointInterval: checkpointInterval,
+            seed: seed)
+    }
 
     func validate() throws {
         guard trainableBlocks >= 0 else { throw ValidationError("--trainable-blocks must be 0 or more") }
