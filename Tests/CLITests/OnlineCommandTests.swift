@@ -40,7 +40,7 @@ struct OnlineCommandTests {
     static let startsWithThe = ["--reward", #"rule:regex:pattern=^\s*The\b"#]
 
     @Test("P3O (V1 and V2), PPO, RLOO, GRPO and online DPO each raise the mean reward, with KL reported", arguments: [
-        ["p3o", "--pairs-per-step", "8", "--minibatch-size", "4", "--epochs", "4"],
+        ["p3o", "--pairs-per-step", "8", "--minibatch-size", "4", "--epochs", "4", "--gold", "rule:keyword:word=the"],
         ["p3o", "--variant", "separate", "--pairs-per-step", "8", "--minibatch-size", "4", "--epochs", "4"],
         ["ppo", "--prompts-per-step", "16", "--minibatch-size", "8", "--epochs", "4"],
         ["rloo", "--prompts-per-step", "8", "--minibatch-size", "4", "--epochs", "4"],
@@ -67,6 +67,14 @@ struct OnlineCommandTests {
         }
         #expect(try #require(last["sampling/sampling_logp_difference"] as? Double) < 1e-3)
         #expect(FileManager.default.fileExists(atPath: directory + "/\(name)/model.safetensors"))
+        if arguments.contains("--gold") {
+            // The gold reward is watched beside the proxy, and the policy at its peak is kept.
+            #expect(last["objective/gold_scores"] as? Double != nil && last["overoptimization/gold_alarm"] as? Double != nil)
+            let peak = try AlignmentCommandTests.readJSON(directory + "/\(name)-gold-peak/gold_peak.json")
+            #expect((peak["step"] as? Int).map { (1...8).contains($0) } == true)
+            #expect(FileManager.default.fileExists(atPath: directory + "/\(name)-gold-peak/model.safetensors"))
+            #expect(result.error.contains("gold peak"))
+        }
     }
 
     /// A reward command: −|characters − 40| / 8 (multiples of 1/8), plus the prompt's `shift` field

@@ -118,6 +118,30 @@ struct OnlineTrainerTests {
         #expect(plain.reports.contains { ($0.metrics.value(named: "policy/clipfrac_avg") ?? 0) > 0 })
     }
 
+    @Test("a gold reward is scored beside the proxy and never changes the update")
+    func goldIsWatchedOnly() throws {
+        func train(gold: (any RewardSource)?) throws -> ([Float], [OnlineTrainer.StepReport]) {
+            let policy = Self.policy()
+            var objective = P3OObjective(parameters: .init())
+            let parameters = Self.parameters(steps: 1)
+            var state = Checkpoint.TrainerState(step: 0, generator: SeededGenerator(seed: 0), trainable: policy.model.trainable)
+            var reports = [OnlineTrainer.StepReport]()
+            try OnlineTrainer.train(
+                policy: policy, reference: TinyByteModel.pretrained(seed: 3).model, reward: VowelReward(), objective: &objective,
+                prompts: Self.prompts, optimizer: AdamW(model: policy.model, configuration: parameters.optimizer), state: &state,
+                parameters: parameters, gold: gold) { event in
+                if case let .step(report) = event { reports.append(report) }
+                return .more
+            }
+            return (policy.model.parameters.array, reports)
+        }
+        let watched = try train(gold: ConstantReward(value: 0.25)), alone = try train(gold: nil)
+        let same = watched.0 == alone.0
+        #expect(same)
+        #expect(watched.1[0].metrics.value(named: "objective/gold_scores") == 0.25)
+        #expect(alone.1[0].metrics.value(named: "objective/gold_scores") == nil)
+    }
+
     @Test("frozen-trunk reuse gives the same rollouts as whole forwards, and a step reports every phase")
     func metricsAndTrunk() throws {
         let run = try Self.run(parameters: Self.parameters(steps: 1))

@@ -103,10 +103,13 @@ public enum OnlineTrainer {
     }
 
     /// Runs from `state` until `parameters.steps` phases are done or `progress` answers `.stop`.
-    /// `checkpoint` writes a checkpoint of `state` and returns its path.
+    /// `gold`, when given, scores every rollout beside the reward (reported as
+    /// `objective/gold_scores`, never optimised). `checkpoint` writes a checkpoint of `state` and
+    /// returns its path.
     public static func train<Objective: PolicyObjective>(
         policy: PretrainedModel, reference: LlamaModel, reward: any RewardSource, objective: inout Objective,
         prompts: [RolloutGenerator.Prompt], optimizer: AdamW, state: inout Checkpoint.TrainerState, parameters: Parameters,
+        gold: (any RewardSource)? = nil,
         checkpoint: ((Checkpoint.TrainerState) throws -> String)? = nil, progress: (Event) -> TrainingDecision
     ) throws {
         guard !prompts.isEmpty else { throw TrainingError.notEnoughData(tokens: 0, needed: 1) }
@@ -144,6 +147,14 @@ public enum OnlineTrainer {
             for (name, value) in phase.seconds { seconds[name] = value }
             try NonFiniteCheck.rollouts(phase.rollouts, values: phase.values, step: step + 1)
             var metrics = rolloutMetrics(phase.rollouts) + phase.rewardDiagnostics
+            if let gold {
+                // A gold reward is only watched, never optimised (Gao et al.'s gold-vs-proxy view).
+                phaseStart = clock.now
+                let goldScores = Statistics.meanAndStandardDeviation(try gold.checkedScores(for: completions.map(\.rewardInput)))
+                seconds["gold"] = (clock.now - phaseStart).seconds
+                metrics += [Diagnostic(name: "objective/gold_scores", value: goldScores.mean),
+                            Diagnostic(name: "objective/gold_scores_std", value: goldScores.standardDeviation)]
+            }
             metrics += try objective.prepare(phase.rollouts, values: phase.values)
 
             // Updates: epochs × minibatches, one optimizer step each.
@@ -195,7 +206,7 @@ public enum OnlineTrainer {
             for (key, value) in objective.checkpointState { state.extra["objective." + key] = value }
             seconds["step"] = (clock.now - stepStart).seconds
             metrics.append(Diagnostic(name: "episode", value: Double((step + 1) * completions.count)))
-            for name in ["sampling", "trunk", "old_logprobs", "reference_logprobs", "reward", "training", "step"] {
+            for name in ["sampling", "trunk", "old_logprobs", "reference_logprobs", "reward", "gold", "training", "step"] {
                 if let value = seconds[name] { metrics.append(Diagnostic(name: "time/" + name, value: value)) }
             }
             for epoch in 0..<parameters.epochs {

@@ -62,6 +62,7 @@ struct OnlineRun<Objective: PolicyObjective> {
                                              maxPromptTokens: options.maxPromptTokens)
         guard !prompts.isEmpty else { throw ValidationError("\(options.prompts ?? options.data!): no prompts") }
         let rewardSource = try reward.make(policy: start)
+        let goldSource = try options.gold.map { try RewardSources.make(specifications: [$0], weights: nil, policy: start) }
         var objective = try makeObjective(policy)
 
         let frozen = options.trainableBlocks == 0 ? 0 : max(0, blocks - options.trainableBlocks)
@@ -69,16 +70,18 @@ struct OnlineRun<Objective: PolicyObjective> {
             \(objective.name): \(describe)
             policy: \(model): \(blocks) blocks, training \(options.trainableBlocks == 0 ? "every block" : "the top \(min(options.trainableBlocks, blocks)) (blocks 0..<\(frozen) run once per rollout)"); reference: \(referencePath); GEMM: \(policy.model.multiplier.name)
             prompts: \(prompts.count) from \(options.prompts ?? options.data!); \(parameters.promptsPerStep) per step × \(objective.samplesPerPrompt) samples, \(parameters.epochs) epoch(s) × \(parameters.updatesPerStep / max(1, parameters.epochs)) minibatch(es) per step
-            reward: \(rewardSource.name)
+            reward: \(rewardSource.name)\(goldSource.map { "; gold (watched): \($0.name)" } ?? "")
 
             """)
 
         let metricsFile = try options.metrics.map { try MetricsWriter(path: $0) }
         var printer = ProgressPrinter(plainEvery: 1)
         var stepTimes = [Double]()
+        var monitor = OveroptimizationMonitor()
+        var saveError: Error?
         try OnlineTrainer.train(
             policy: policy, reference: reference, reward: rewardSource, objective: &objective, prompts: prompts,
-            optimizer: optimizer, state: &state, parameters: parameters,
+            optimizer: optimizer, state: &state, parameters: parameters, gold: goldSource,
             checkpoint: { state in
                 try Checkpoint.save(model: policy.model, optimizer: optimizer, state: state, parameters: record, to: output, pretrained: policy)
                 return output
@@ -90,6 +93,16 @@ struct OnlineRun<Objective: PolicyObjective> {
             case let .step(report):
                 var values = [String: Double]()
                 for metric in report.metrics { values[metric.name] = metric.value }
+                let observation = monitor.observe(step: report.step, proxy: values["objective/scores"] ?? 0,
+                                                  disagreement: values["ensemble/disagreement"], gold: values["objective/gold_scores"])
+                for metric in observation.diagnostics { values[metric.name] = metric.value }
+                for warning in observation.warnings { printer.line("step \(report.step): warning: \(warning)") }
+                if observation.isGoldPeak {
+                    do { try Self.saveGoldPeak(policy, step: report.step, values: values, to: output + "-gold-peak") } catch {
+                        saveError = error
+                        return .stop
+                    }
+                }
                 metricsFile?.write(event: "step", ["step": report.step], extra: values)
                 stepTimes.append(values["time/step"] ?? 0)
                 let remaining = Double(report.totalSteps - report.step) * stepTimes.reduce(0, +) / Double(stepTimes.count)
@@ -102,7 +115,27 @@ struct OnlineRun<Objective: PolicyObjective> {
             }
             return .more
         }
+        if let saveError { throw saveError }
         Terminal.error("\nsaved the policy to \(output) (a Hugging Face model directory)\n")
+        if let peak = monitor.goldPeak {
+            Terminal.error("gold peak \(String(format: "%.4f", peak.gold)) at step \(peak.step): \(output)-gold-peak\n")
+        }
+    }
+
+    /// The policy at a new gold peak, as a Hugging Face directory with `gold_peak.json` (step and
+    /// that step's metrics), written beside and swapped in so a kill leaves the previous peak whole.
+    static func saveGoldPeak(_ policy: PretrainedModel, step: Int, values: [String: Double], to directory: String) throws {
+        let staging = directory + ".partial", previous = directory + ".previous"
+        let files = FileManager.default
+        try? files.removeItem(atPath: staging)
+        try policy.save(directory: staging)
+        var record: [String: Any] = ["step": step]
+        for (key, value) in values where value.isFinite { record[key] = value }
+        try AtomicFile.write(JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys]), to: staging + "/gold_peak.json")
+        try? files.removeItem(atPath: previous)
+        if files.fileExists(atPath: directory) { try files.moveItem(atPath: directory, toPath: previous) }
+        try files.moveItem(atPath: staging, toPath: directory)
+        try? files.removeItem(atPath: previous)
     }
 
     /// The live part of a progress line: reward, KL, clipping, length.
@@ -110,7 +143,7 @@ struct OnlineRun<Objective: PolicyObjective> {
         func f(_ name: String, _ label: String, _ format: String = "%.3f") -> String? {
             values[name].map { label + " " + String(format: format, $0) }
         }
-        return [f("objective/scores", "reward"), f("objective/kl", "kl", "%.2f"), f("policy/clipfrac_avg", "clip", "%.2f"),
+        return [f("objective/scores", "reward"), f("objective/gold_scores", "gold"), f("objective/kl", "kl", "%.2f"), f("policy/clipfrac_avg", "clip", "%.2f"),
                 f("completions/mean_length", "len", "%.1f")].compactMap { $0 }.joined(separator: " ")
     }
 

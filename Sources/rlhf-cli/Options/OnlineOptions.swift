@@ -53,6 +53,11 @@ struct OnlineOptions: ParsableArguments {
     @Flag(help: "Use prompts as plain text even when the model has a chat template.")
     var noChat = false
 
+    @Option(help: ArgumentHelp(
+        "A gold reward, watched and never optimised (any --reward form): logged as objective/gold_scores; the policy at the gold peak is kept in OUTPUT-gold-peak (a Hugging Face directory with gold_peak.json).",
+        discussion: "With --gold, or with an ensemble reward, the run warns when gold falls while the proxy rises, or the members' disagreement grows while it rises."))
+    var gold: String?
+
     @Option(help: "Keep only the last N tokens of each prompt (TRL max_prompt_length).")
     var maxPromptTokens: Int?
 
