@@ -108,6 +108,40 @@ extension BenchCommand {
             print("    phases (s): " + line.joined(separator: ", "))
             print("    completion tokens \(Int(completions)) → \(String(format: "%.1f", completions / (m.value(named: "time/step") ?? 1))) per second of the whole step, \(String(format: "%.1f", completions / (m.value(named: "time/sampling") ?? 1))) per second of sampling")
         }
+        try dpoStep(modelPath: modelPath)
         print("")
+    }
+
+    /// trl_bench.py's `dpo`: 4 pairs per step, each prompt + completion 128 tokens (a 37-token
+    /// prompt, as SmolLM2's chat template makes of a short instruction), every parameter trains,
+    /// β 0.1, sigmoid loss. The reference's log-probs are computed once for all pairs before
+    /// training (TRL recomputes them every step), so both are reported.
+    func dpoStep(modelPath: String) throws {
+        let policy = try ModelOptions.load(path: modelPath)
+        policy.model.trainable = .all
+        let reference = try ModelOptions.load(path: modelPath).model
+        var generator = SeededGenerator(seed: 4)
+        func tokens(_ count: Int) -> [Int] { (0..<count).map { _ in Int(generator.next() % 49_000) } }
+        let steps = 5, pairsPerStep = 4
+        let pairs = (0..<(steps * pairsPerStep)).map { _ in TokenizedPair(prompt: tokens(37), chosen: tokens(91), rejected: tokens(91)) }
+        var parameters = DirectPreferenceTrainer.Parameters()
+        parameters.training = EpochTraining(batchSize: pairsPerStep, learningRate: 1e-6)
+        let clock = ContinuousClock(), start = clock.now
+        let prepared = try DirectPreferenceTrainer.prepare(pairs, policy: policy.model, reference: reference, paddingToken: 0, batchSize: pairsPerStep)
+        let prepare = (clock.now - start).seconds
+        var state = DirectPreferenceTrainer.initialState(for: policy.model, parameters: parameters)
+        var times = [Double](), last = clock.now
+        try DirectPreferenceTrainer.train(
+            model: policy.model, optimizer: AdamW(model: policy.model, configuration: parameters.training.optimizer), state: &state,
+            training: prepared, heldOut: nil, parameters: parameters
+        ) { event in
+            if case .step = event { times.append((clock.now - last).seconds); last = clock.now }
+            return .more
+        }
+        let timed = times.dropFirst().sorted()
+        let median = timed.isEmpty ? 0 : timed[timed.count / 2]
+        print("  dpo: 4 pairs × 128 tokens per step, all parameters (TRL dpo)")
+        print("    reference log-probs of all \(pairs.count) pairs, once: \(String(format: "%.2f", prepare)) s (\(String(format: "%.2f", prepare * Double(pairsPerStep) / Double(pairs.count))) s per step's pairs)")
+        print("    step (policy forward + backward + AdamW), median of steps 2–\(steps): \(String(format: "%.2f", median)) s; with the reference's share: \(String(format: "%.2f", median + prepare * Double(pairsPerStep) / Double(pairs.count))) s")
     }
 }
