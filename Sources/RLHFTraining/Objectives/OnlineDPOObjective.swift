@@ -28,7 +28,7 @@ public struct OnlineDPOObjective: PolicyObjective, Sendable {
     }
 
     public func prepare(_ rollouts: [Rollout], values: [[Double]]?) throws -> [Diagnostic] {
-        let pairs = P3OObjective.pairs(rollouts)
+        let pairs = rollouts.pairIndices()
         let margins = pairs.map { abs(score(rollouts[$0.0]) - score(rollouts[$0.1])) }
         return [
             Diagnostic(name: "objective/scores_margin", value: Statistics.meanAndStandardDeviation(margins).mean),
@@ -39,7 +39,7 @@ public struct OnlineDPOObjective: PolicyObjective, Sendable {
 
     public func loss(_ minibatch: PolicyMinibatch) -> ObjectiveLoss {
         let rollouts = minibatch.rollouts
-        let labelled = P3OObjective.pairs(rollouts).compactMap { a, b -> (chosen: Int, rejected: Int)? in
+        let labelled = rollouts.pairIndices().compactMap { a, b -> (chosen: Int, rejected: Int)? in
             let (sa, sb) = (score(rollouts[a]), score(rollouts[b]))
             return sa == sb ? nil : sa > sb ? (a, b) : (b, a)
         }

@@ -47,7 +47,7 @@ public struct P3OObjective: PolicyObjective, Sendable {
     }
 
     public func loss(_ minibatch: PolicyMinibatch) -> ObjectiveLoss {
-        let pairs = Self.pairs(minibatch.rollouts)
+        let pairs = minibatch.rollouts.pairIndices()
         let current = minibatch.logProbs.map { $0.reduce(0, +) }
         let reference = minibatch.rollouts.map(\.referenceSequenceLogProb)
         let old = minibatch.rollouts.map(\.oldSequenceLogProb)
@@ -90,17 +90,5 @@ public struct P3OObjective: PolicyObjective, Sendable {
         ]
         return ObjectiveLoss(value: result.value, logProbGradients: ObjectiveLoss.broadcast(perSequence, like: minibatch.logProbs),
                              diagnostics: diagnostics)
-    }
-
-    /// (index of sample 0, index of sample 1) of each group, in order of first appearance.
-    static func pairs(_ rollouts: [Rollout]) -> [(Int, Int)] {
-        var firstIndex = [Int: Int](), secondIndex = [Int: Int](), order = [Int]()
-        for (i, rollout) in rollouts.enumerated() {
-            if rollout.sample == 0 { firstIndex[rollout.group] = i; order.append(rollout.group) } else { secondIndex[rollout.group] = i }
-        }
-        return order.map { group in
-            guard let a = firstIndex[group], let b = secondIndex[group] else { preconditionFailure("P3O: group \(group) is not a pair") }
-            return (a, b)
-        }
     }
 }

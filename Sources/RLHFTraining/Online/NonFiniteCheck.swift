@@ -7,6 +7,13 @@ enum NonFiniteCheck {
         guard value.isFinite else { throw TrainingError.nonFiniteTensor(step: step, tensor: tensor, detail: "value \(value)") }
     }
 
+    /// The first NaN or ∞ among per-sequence values.
+    static func scalars(_ values: [Double], tensor: String, step: Int) throws {
+        if let i = values.firstIndex(where: { !$0.isFinite }) {
+            throw TrainingError.nonFiniteTensor(step: step, tensor: tensor, detail: "row \(i + 1): \(values[i])")
+        }
+    }
+
     static func tokens<F: BinaryFloatingPoint>(_ rows: [[F]], tensor: String, step: Int) throws {
         for (row, values) in rows.enumerated() {
             if let t = values.firstIndex(where: { !$0.isFinite }) {

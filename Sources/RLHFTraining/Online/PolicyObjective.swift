@@ -90,3 +90,18 @@ extension Rollout {
     /// Σ_t log π_ref(y_t|·).
     public var referenceSequenceLogProb: Double { referenceLogProbs.reduce(0) { $0 + Double($1) } }
 }
+
+extension Array where Element == Rollout {
+    /// (index of sample 0, index of sample 1) of each group, in order of first appearance: the
+    /// pairs of P3O and online DPO.
+    public func pairIndices() -> [(Int, Int)] {
+        var firstIndex = [Int: Int](), secondIndex = [Int: Int](), order = [Int]()
+        for (i, rollout) in enumerated() {
+            if rollout.sample == 0 { firstIndex[rollout.group] = i; order.append(rollout.group) } else { secondIndex[rollout.group] = i }
+        }
+        return order.map { group in
+            guard let a = firstIndex[group], let b = secondIndex[group] else { preconditionFailure("group \(group) is not a pair") }
+            return (a, b)
+        }
+    }
+}

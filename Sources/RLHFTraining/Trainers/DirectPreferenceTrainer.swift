@@ -344,12 +344,3 @@ public enum DirectPreferenceTrainer {
         }
     }
 }
-
-extension NonFiniteCheck {
-    /// The first NaN or ∞ among per-sequence values.
-    static func scalars(_ values: [Double], tensor: String, step: Int) throws {
-        if let i = values.firstIndex(where: { !$0.isFinite }) {
-            throw TrainingError.nonFiniteTensor(step: step, tensor: tensor, detail: "row \(i + 1): \(values[i])")
-        }
-    }
-}

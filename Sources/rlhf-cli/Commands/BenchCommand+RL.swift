@@ -102,8 +102,9 @@ extension BenchCommand {
             parameters.generationBatchSize = 64
             let report = try configuration.makeAndRun(policy, reference, prompts, parameters)
             let m = report.metrics
-            let completions = (m.value(named: "completions/mean_length") ?? 0) * Double(configuration.promptsPerStep)
-                * (configuration.label.hasPrefix("grpo") ? 4 : configuration.label.hasPrefix("p3o") || configuration.label.hasPrefix("rloo") ? 2 : 1)
+            // `episode` counts responses so far: per step, episode / step.
+            let responses = (m.value(named: "episode") ?? 0) / Double(report.step)
+            let completions = (m.value(named: "completions/mean_length") ?? 0) * responses
             let line = phases.compactMap { name in m.value(named: "time/" + name).map { "\(name) \(String(format: "%.2f", $0))" } }
             print("    phases (s): " + line.joined(separator: ", "))
             print("    completion tokens \(Int(completions)) → \(String(format: "%.1f", completions / (m.value(named: "time/step") ?? 1))) per second of the whole step, \(String(format: "%.1f", completions / (m.value(named: "time/sampling") ?? 1))) per second of sampling")
