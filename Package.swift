@@ -33,8 +33,11 @@ let package = Package(
         .target(name: "RLHFEvaluation", dependencies: ["RLHFModel", "RLHFAlignment", "RLHFRollouts"]),
         // Optimizers, schedules, clipping, checkpoints and trainers.
         .target(name: "RLHFTraining", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFModel", "RLHFTokenizer", "RLHFAlignment", "RLHFData", "RLHFRollouts"]),
+        // Overoptimization experiments: SFT policy, gold-labelled pairs, proxies, RL runs over
+        // algorithms × proxies × β × seeds, best-of-n, Gao fits, results JSON and HTML report.
+        .target(name: "RLHFExperiments", dependencies: ["RLHFTensor", "RLHFModel", "RLHFTokenizer", "RLHFAlignment", "RLHFData", "RLHFRollouts", "RLHFEvaluation", "RLHFTraining"]),
         // Umbrella module: re-exports everything above.
-        .target(name: "RLHF", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFTokenizer", "RLHFModel", "RLHFAlignment", "RLHFData", "RLHFRollouts", "RLHFEvaluation", "RLHFTraining"]),
+        .target(name: "RLHF", dependencies: ["RLHFTensor", "RLHFFormats", "RLHFTokenizer", "RLHFModel", "RLHFAlignment", "RLHFData", "RLHFRollouts", "RLHFEvaluation", "RLHFTraining", "RLHFExperiments"]),
         // The `rlhf` command (Yams reads --config YAML files). Explicit path: `RLHF` and `rlhf` would collide on case-insensitive disks.
         .executableTarget(
             name: "rlhf",
@@ -59,6 +62,7 @@ let package = Package(
         .testTarget(name: "RLHFRolloutsTests", dependencies: ["RLHFRollouts", "RLHFData", "RLHFModel", "RLHFAlignment", "_RLHFTestSupport"]),
         .testTarget(name: "RLHFEvaluationTests", dependencies: ["RLHFEvaluation", "RLHFRollouts", "RLHFModel", "_RLHFTestSupport"]),
         .testTarget(name: "RLHFTrainingTests", dependencies: ["RLHFTraining", "RLHFAlignment", "RLHFData", "RLHFRollouts", "_RLHFTestSupport"]),
+        .testTarget(name: "RLHFExperimentsTests", dependencies: ["RLHFExperiments", "RLHFAlignment", "RLHFRollouts", "RLHFEvaluation", "_RLHFTestSupport"]),
         .testTarget(name: "ReferenceTests", dependencies: ["RLHFModel", "RLHFFormats", "RLHFTraining", "RLHFTokenizer", "_RLHFTestSupport"]),
         // Runs the built `rlhf` executable end to end.
         .testTarget(name: "CLITests", dependencies: ["_RLHFTestSupport", "rlhf"]),

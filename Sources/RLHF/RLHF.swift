@@ -2,6 +2,7 @@
 @_exported import RLHFAlignment
 @_exported import RLHFData
 @_exported import RLHFEvaluation
+@_exported import RLHFExperiments
 @_exported import RLHFFormats
 @_exported import RLHFModel
 @_exported import RLHFRollouts

@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -20,6 +21,20 @@ public final class BLASMatrixMultiplier: MatrixMultiplier, @unchecked Sendable {
         UnsafeMutablePointer<Float>?, Int32
     ) -> Void
     private typealias SetThreads = @convention(c) (Int32) -> Void
+    private static let setLibraryThreads = Mutex<SetThreads?>(nil)
+
+    /// Runs `body` with the BLAS library's own threads set to one (OpenBLAS), then back to
+    /// ``Parallel/threadCount``: for several single-threaded jobs side by side, whose BLAS calls
+    /// would otherwise each start the library's threads and spin against each other. The library
+    /// may round differently with another thread count, so a caller that wants results independent
+    /// of how its jobs are scheduled runs them all inside this, one at a time or side by side.
+    public static func withSingleThreadedLibrary<Result>(_ body: () throws -> Result) rethrows -> Result {
+        _ = shared
+        let set = setLibraryThreads.withLock { $0 }
+        set?(1)
+        defer { set?(Int32(Parallel.threadCount)) }
+        return try body()
+    }
 
     private static let rowMajor: Int32 = 101, noTranspose: Int32 = 111, transpose: Int32 = 112
 
@@ -61,7 +76,9 @@ public final class BLASMatrixMultiplier: MatrixMultiplier, @unchecked Sendable {
                 continue
             }
             if let setThreads = dlsym(handle, "openblas_set_num_threads") {
-                unsafeBitCast(setThreads, to: SetThreads.self)(Int32(Parallel.threadCount))
+                let set = unsafeBitCast(setThreads, to: SetThreads.self)
+                set(Int32(Parallel.threadCount))
+                setLibraryThreads.withLock { $0 = set }
             }
             var sgemv: SGEMV?
             if let gemvSymbol = dlsym(handle, "cblas_sgemv") { sgemv = unsafeBitCast(gemvSymbol, to: SGEMV.self) }

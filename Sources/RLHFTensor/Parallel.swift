@@ -28,11 +28,34 @@ public enum Parallel {
         return threadCount > 1 ? WorkerPool(workerCount: threadCount - 1) : nil
     }()
 
-    /// Runs `body(i)` for `i` in `0..<count` in parallel: on the pool when it is free, else dispatch.
+    /// Runs `body(i)` for `i` in `0..<count` in parallel: on the pool when it is free, else
+    /// dispatch; on this thread, in order, inside ``serially(_:)``.
     @usableFromInline
     static func run(count: Int, _ body: @Sendable (Int) -> Void) {
+        if pthread_getspecific(serialKey) != nil {
+            for index in 0..<count { body(index) }
+            return
+        }
         if let pool, pool.run(count: count, body) { return }
         DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    }
+
+    /// The thread-local mark of ``serially(_:)``.
+    static let serialKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Runs `body` with every parallel region it starts executed on the calling thread, in order.
+    /// The regions keep their ``threadCount`` chunks, so the arithmetic — and every result — is
+    /// the same as in parallel; what changes is only where it runs. For running several small,
+    /// independent jobs side by side (one per core) where each alone cannot use the cores well.
+    public static func serially<Result>(_ body: () throws -> Result) rethrows -> Result {
+        let previous = pthread_getspecific(serialKey)
+        pthread_setspecific(serialKey, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(serialKey, previous) }
+        return try body()
     }
 
     /// Splits `0..<count` into at most ``threadCount`` contiguous ranges of at least `minimumChunk`

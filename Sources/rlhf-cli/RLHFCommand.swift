@@ -13,7 +13,7 @@ struct RLHFCommand: ParsableCommand {
             also given on the command line replaces the file's value(s). Example: \
             rlhf sft --config runs/sft.yaml --steps 10
             """,
-        subcommands: [SFTCommand.self, RewardCommand.self, DPOCommand.self, KTOCommand.self, P3OCommand.self, RLOOCommand.self, GRPOCommand.self, PPOCommand.self, OnlineDPOCommand.self, BestOfNCommand.self, EvaluateCommand.self, GenerateCommand.self, LogProbsCommand.self, InspectCommand.self, BenchCommand.self])
+        subcommands: [DemoCommand.self, ExperimentCommand.self, SFTCommand.self, RewardCommand.self, DPOCommand.self, KTOCommand.self, P3OCommand.self, RLOOCommand.self, GRPOCommand.self, PPOCommand.self, OnlineDPOCommand.self, BestOfNCommand.self, EvaluateCommand.self, GenerateCommand.self, LogProbsCommand.self, InspectCommand.self, BenchCommand.self])
 
     /// Expands `--config FILE` into the file's options (``ConfigFile``), then parses and runs as
     /// ArgumentParser's own `main` does; a config-file problem ends the program with one error line.

@@ -228,7 +228,8 @@ public enum OnlineTrainer {
     }
 
     /// Rollout metrics every online trainer reports (TRL's names): mean score, KL (k1 sums of
-    /// rollout-time vs reference log-probs, nats per sequence and per token), the sampled entropy
+    /// rollout-time vs reference log-probs, nats per sequence and per token; `objective/kl_k3`, the
+    /// k3 sum per sequence, never negative), the sampled entropy
     /// estimate, lengths, the share without a stop token, and the sampler-vs-training log-prob gap.
     public static func rolloutMetrics(_ rollouts: [Rollout]) -> [Diagnostic] {
         let n = Double(rollouts.count)
@@ -250,6 +251,7 @@ public enum OnlineTrainer {
             Diagnostic(name: "objective/scores_std", value: scores.standardDeviation),
             Diagnostic(name: "objective/kl", value: kl / n),
             Diagnostic(name: "objective/kl_per_token", value: kl / max(1, tokens)),
+            Diagnostic(name: "objective/kl_k3", value: rollouts.reduce(0) { $0 + KLEstimator.k3.sequence(policy: $1.oldLogProbs, reference: $1.referenceLogProbs) } / n),
             Diagnostic(name: "objective/entropy", value: entropy / n),
             Diagnostic(name: "completions/mean_length", value: tokens / n),
             Diagnostic(name: "completions/min_length", value: Double(lengths.min() ?? 0)),
