@@ -54,17 +54,7 @@ public struct ProxyReward: DiagnosingRewardSource {
     public func scoresAndDiagnostics(for inputs: [RewardInput]) throws -> (scores: [Double], diagnostics: [Diagnostic]) {
         let scores = memberScores(for: inputs)
         guard let combiner else { return (scores[0], []) }
-        let count = Double(max(1, inputs.count))
-        var disagreement = 0.0
-        for i in inputs.indices {
-            disagreement += Statistics.meanAndStandardDeviation(scores.map { $0[i] }).standardDeviation
-        }
-        let means = scores.map { $0.reduce(0, +) / count }
-        return (combiner.combine(members: scores), [
-            Diagnostic(name: "ensemble/disagreement", value: disagreement / count),
-            Diagnostic(name: "ensemble/member_mean_min", value: means.min() ?? 0),
-            Diagnostic(name: "ensemble/member_mean_max", value: means.max() ?? 0),
-        ])
+        return (combiner.combine(members: scores), RewardEnsemble.disagreement(scores))
     }
 }
 

@@ -116,16 +116,24 @@ public final class RewardEnsemble: DiagnosingRewardSource, @unchecked Sendable {
     /// `ensemble/member_mean_min` and `…_max`, the lowest and highest member's mean score.
     public func scoresAndDiagnostics(for inputs: [RewardInput]) throws -> (scores: [Double], diagnostics: [Diagnostic]) {
         let members = try memberScores(for: inputs)
-        let count = Double(max(1, inputs.count))
+        return (combiner.combine(members: members), Self.disagreement(members))
+    }
+
+    /// The diagnostics of member scores (members × inputs): `ensemble/disagreement`, the mean
+    /// over inputs of the members' population std, and the lowest and highest member's mean
+    /// score. Shared by every ensemble-like reward source.
+    public static func disagreement(_ members: [[Double]]) -> [Diagnostic] {
+        let inputs = members.first?.count ?? 0
+        let count = Double(max(1, inputs))
         var disagreement = 0.0
-        for i in inputs.indices {
+        for i in 0..<inputs {
             disagreement += Statistics.meanAndStandardDeviation(members.map { $0[i] }).standardDeviation
         }
         let means = members.map { $0.reduce(0, +) / count }
-        return (combiner.combine(members: members), [
+        return [
             Diagnostic(name: "ensemble/disagreement", value: disagreement / count),
             Diagnostic(name: "ensemble/member_mean_min", value: means.min() ?? 0),
             Diagnostic(name: "ensemble/member_mean_max", value: means.max() ?? 0),
-        ])
+        ]
     }
 }
