@@ -37,6 +37,8 @@ public struct BagOfWordsProxy: Sendable, Codable, Equatable {
     public private(set) var inputWeights: [Double]
     public private(set) var inputBiases: [Double]
     public private(set) var outputWeights: [Double]
+    /// Each vocabulary word's slot (derived from ``vocabulary``, kept to avoid rebuilding it per response).
+    private let slots: [String: Int]
 
     /// Slots: one per vocabulary word, then other words, then sentences (periods).
     public var inputCount: Int { vocabulary.count + 2 }
@@ -46,6 +48,7 @@ public struct BagOfWordsProxy: Sendable, Codable, Equatable {
     public init(vocabulary: [String], hidden: Int, initialScale: Double = 1, seed: UInt64) {
         self.vocabulary = vocabulary
         self.hidden = hidden
+        slots = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0) })
         var generator = SplitMix64(seed: seed)
         let inputs = vocabulary.count + 2
         let scale = initialScale / Double(inputs).squareRoot()
@@ -64,8 +67,6 @@ public struct BagOfWordsProxy: Sendable, Codable, Equatable {
         counts[vocabulary.count + 1] = Double(text.filter { $0 == "." }.count)
         return counts
     }
-
-    private var slots: [String: Int] { Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0) }) }
 
     /// Lowercased runs of letters.
     public static func words(_ text: String) -> [String] {

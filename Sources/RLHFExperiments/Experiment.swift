@@ -45,31 +45,21 @@ public enum Experiment {
     static func runJobs(_ jobs: [(ExperimentConfiguration.RunSetting, UInt64)], setup: ExperimentSetup, workers: Int,
                         progress: (Event) -> Void) throws -> [RunResult] {
         let steps = setup.configuration.reinforcement.steps
-        // BLAS on one thread in every run, side by side or not, so results never depend on `workers`.
-        if workers == 1 {
-            return try BLASMatrixMultiplier.withSingleThreadedLibrary { try jobs.enumerated().map { index, job in
-                progress(.runStarted(index: index, total: jobs.count, setting: job.0, seed: job.1))
-                let result = try ExperimentRun.run(setup: setup, setting: job.0, seed: job.1) {
-                    progress(.runStep(index: index, $0, totalSteps: steps))
-                }
-                progress(.runFinished(index: index, result))
-                return result
-            } }
-        }
         let board = JobBoard(count: jobs.count)
         nonisolated(unsafe) let report = progress
         nonisolated(unsafe) let shared = setup
-        BLASMatrixMultiplier.withSingleThreadedLibrary {
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        // Takes jobs until none is left; with one worker it runs here and its regions use every core.
+        @Sendable func work() {
             while let index = board.take() {
                 let (setting, seed) = jobs[index]
                 board.serialized { report(.runStarted(index: index, total: jobs.count, setting: setting, seed: seed)) }
                 do {
-                    let result = try Parallel.serially {
+                    func run() throws -> RunResult {
                         try ExperimentRun.run(setup: shared, setting: setting, seed: seed) { point in
                             board.serialized { report(.runStep(index: index, point, totalSteps: steps)) }
                         }
                     }
+                    let result = try workers == 1 ? run() : Parallel.serially(run)
                     board.serialized {
                         board.results[index] = result
                         report(.runFinished(index: index, result))
@@ -80,6 +70,9 @@ public enum Experiment {
                 }
             }
         }
+        // BLAS on one thread in every run, side by side or not, so results never depend on `workers`.
+        BLASMatrixMultiplier.withSingleThreadedLibrary {
+            if workers == 1 { work() } else { DispatchQueue.concurrentPerform(iterations: workers) { _ in work() } }
         }
         if let failure = board.failure { throw failure }
         return board.results.map { $0! }
@@ -153,12 +146,9 @@ public enum Experiment {
         let N = settings.samplesPerPrompt
         let tokenizer = setup.policy.tokenizer!
         let prompts = (0..<settings.prompts).map { i in
-            let text = ExperimentSetup.promptText(language, product: language.products[i % language.products.count])
-            return RolloutGenerator.Prompt(id: 2_000_000 + i, tokens: (tokenizer.beginningOfSequenceTokenId.map { [$0] } ?? []) + tokenizer.encode(text), text: text)
+            ExperimentSetup.prompt(id: 2_000_000 + i, product: language.products[i % language.products.count], language: language, tokenizer: tokenizer)
         }
-        let sampler = RolloutGenerator(samplesPerPrompt: N, sampling: SamplingParameters(
-            temperature: setup.configuration.reinforcement.temperature, maximumNewTokens: setup.configuration.reinforcement.maximumNewTokens,
-            seed: setup.configuration.seed), batchRows: 64)
+        let sampler = ExperimentSetup.sampler(setup.configuration, samplesPerPrompt: N)
         var pool = [RolloutGenerator.Completion]()
         for (i, prompt) in prompts.enumerated() {
             pool += try sampler.generate(policy: setup.policy, prompts: [prompt], phase: 3)

@@ -39,6 +39,19 @@ public struct ExperimentSetup {
     /// Prompt text for a product: the language's prompt and a newline, after which the review follows.
     public static func promptText(_ language: ReviewLanguage, product: String) -> String { language.prompt(product) + "\n" }
 
+    /// The prompt for `product` with id `id` (ids seed the samples): BOS when the tokenizer has one, then the text.
+    static func prompt(id: Int, product: String, language: ReviewLanguage, tokenizer: any Tokenizer) -> RolloutGenerator.Prompt {
+        let text = promptText(language, product: product)
+        return RolloutGenerator.Prompt(id: id, tokens: (tokenizer.beginningOfSequenceTokenId.map { [$0] } ?? []) + tokenizer.encode(text), text: text)
+    }
+
+    /// A sampler of the SFT policy at the RL runs' temperature and length, from the stage-1 seed.
+    static func sampler(_ configuration: ExperimentConfiguration, samplesPerPrompt: Int) -> RolloutGenerator {
+        RolloutGenerator(samplesPerPrompt: samplesPerPrompt, sampling: SamplingParameters(
+            temperature: configuration.reinforcement.temperature, maximumNewTokens: configuration.reinforcement.maximumNewTokens,
+            seed: configuration.seed), batchRows: 64)
+    }
+
     /// The proxy of a run's `proxy` name (`single`, `mean`, `wco`, `uwo`).
     public func proxy(named name: String) -> ProxyReward {
         let combiner: EnsembleCombiner? = name == "single" ? nil : EnsembleCombiner(name: name, lambda: configuration.proxy.uncertaintyWeight)
@@ -76,15 +89,12 @@ public struct ExperimentSetup {
             throw ExperimentError.invalid("the policy has no tokenizer with an end-of-sequence token")
         }
         self.policy = policy
-        func promptTokens(_ text: String) -> [Int] {
-            (tokenizer.beginningOfSequenceTokenId.map { [$0] } ?? []) + tokenizer.encode(text)
-        }
 
         // SFT on synthetic reviews, the loss on the review and its end-of-sequence token.
         report(.stage("sft"))
         let corpus = language.samples(count: settings.sftExamples, seed: seed)
         let examples = corpus.enumerated().map { index, sample in
-            let prompt = promptTokens(sample.prompt + "\n"), response = tokenizer.encode(sample.response) + [endOfSequence]
+            let prompt = (tokenizer.beginningOfSequenceTokenId.map { [$0] } ?? []) + tokenizer.encode(sample.prompt + "\n"), response = tokenizer.encode(sample.response) + [endOfSequence]
             return TokenizedSFTExample(tokens: prompt + response, lossMask: [Bool](repeating: false, count: prompt.count) + [Bool](repeating: true, count: response.count), line: index + 1)
         }
         let heldOutCount = max(1, examples.count / 20)
@@ -111,19 +121,15 @@ public struct ExperimentSetup {
         // Pairs of SFT samples, labelled by gold with a share of labels flipped.
         report(.stage("preferences"))
         let gold: any RewardSource = goldSource ?? GoldReward(language: language)
-        let maximumTokens = configuration.reinforcement.maximumNewTokens
         var generator = SplitMix64(seed: seed ^ 0x5EED_0001)
         func prompts(_ count: Int, idBase: Int) -> [RolloutGenerator.Prompt] {
             (0..<count).map { i in
-                let product = language.products[generator.nextIndex(below: language.products.count)]
-                let text = Self.promptText(language, product: product)
-                return RolloutGenerator.Prompt(id: idBase + i, tokens: promptTokens(text), text: text)
+                Self.prompt(id: idBase + i, product: language.products[generator.nextIndex(below: language.products.count)],
+                            language: language, tokenizer: tokenizer)
             }
         }
         func sample(_ prompts: [RolloutGenerator.Prompt], samples: Int, phase: Int, label: String) throws -> [RolloutGenerator.Completion] {
-            var sampler = RolloutGenerator(samplesPerPrompt: samples, sampling: SamplingParameters(
-                temperature: configuration.reinforcement.temperature, maximumNewTokens: maximumTokens, seed: seed), batchRows: 64)
-            sampler.batchRows = 64
+            let sampler = Self.sampler(configuration, samplesPerPrompt: samples)
             var result = [RolloutGenerator.Completion]()
             for start in stride(from: 0, to: prompts.count, by: 32) {
                 result += try sampler.generate(policy: policy, prompts: Array(prompts[start..<min(prompts.count, start + 32)]), phase: phase)
@@ -178,8 +184,7 @@ public struct ExperimentSetup {
         // RL prompts: each product as often as a step needs, ids distinct.
         let copies = max(2, (configuration.reinforcement.responsesPerStep + language.products.count - 1) / language.products.count)
         self.prompts = (0..<(copies * language.products.count)).map { i in
-            let text = Self.promptText(language, product: language.products[i % language.products.count])
-            return RolloutGenerator.Prompt(id: i, tokens: promptTokens(text), text: text)
+            Self.prompt(id: i, product: language.products[i % language.products.count], language: language, tokenizer: tokenizer)
         }
         summary = SetupSummary(
             policyParameters: policy.model.parameterCount, sftExamples: training.count, sftSteps: sftSteps,

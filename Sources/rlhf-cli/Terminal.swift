@@ -20,4 +20,10 @@ enum Terminal {
         let filled = max(0, min(width, Int((fraction * Double(width)).rounded())))
         return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] " + label
     }
+
+    /// `42s`, `3m07s`.
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
+    }
 }

@@ -77,7 +77,7 @@ struct ExperimentCommand: ParsableCommand {
                 printer.line(String(format: "run %d/%d %@ seed %llu: proxy %+.2f gold %+.2f (peak %+.2f) kl %.2f — ETA %@",
                                     index + 1, total, result.setting.label, result.seed,
                                     result.finalProxy, result.finalGold, result.goldPeak, result.finalKL,
-                                    OnlineRun<P3OObjective>.duration(remaining)))
+                                    Terminal.duration(remaining)))
             case let .bestOfN(done, total):
                 if Terminal.isInteractive || done == total { printer.step(done, of: total, "best-of-n pool") }
             }

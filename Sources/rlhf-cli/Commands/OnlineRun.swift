@@ -107,7 +107,7 @@ struct OnlineRun<Objective: PolicyObjective> {
                 stepTimes.append(values["time/step"] ?? 0)
                 let remaining = Double(report.totalSteps - report.step) * stepTimes.reduce(0, +) / Double(stepTimes.count)
                 printer.step(report.step, of: report.totalSteps, Self.summary(values) + String(format: " %.1f s/step", stepTimes.last ?? 0)
-                             + " ETA " + Self.duration(remaining))
+                             + " ETA " + Terminal.duration(remaining))
             case let .checkpoint(step, path):
                 metricsFile?.write(event: "checkpoint", ["step": String(step), "path": path])
             case let .skippedUpdate(step, reason):
@@ -147,8 +147,4 @@ struct OnlineRun<Objective: PolicyObjective> {
                 f("completions/mean_length", "len", "%.1f")].compactMap { $0 }.joined(separator: " ")
     }
 
-    static func duration(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        return s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
-    }
 }
