@@ -206,13 +206,13 @@ extension ExperimentConfiguration {
         configuration.policy.sftExamples = 800
         configuration.policy.sftEpochs = 1
         configuration.policy.sftBatchSize = 8
-        configuration.policy.sftLearningRate = 1e-4
+        configuration.policy.sftLearningRate = 1e-3
         configuration.preferences.comparisons = 600
         configuration.proxy.normalizationSamples = 128
         configuration.reinforcement.steps = 30
         configuration.reinforcement.responsesPerStep = 32
         configuration.reinforcement.responsesPerUpdate = 32
-        configuration.reinforcement.learningRate = 2e-5
+        configuration.reinforcement.learningRate = 1e-4
         configuration.reinforcement.maximumNewTokens = 48
         configuration.bestOfN.prompts = 12
         configuration.bestOfN.samplesPerPrompt = 32
