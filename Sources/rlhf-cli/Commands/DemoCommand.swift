@@ -34,14 +34,10 @@ struct DemoCommand: ParsableCommand {
     var seeds: Int = 3
 
     func run() throws {
-        var configuration = ExperimentConfiguration.demo
+        var configuration = model.map { ExperimentConfiguration.realModelDemo(model: $0, trainableBlocks: trainableBlocks) }
+            ?? ExperimentConfiguration.demo
         configuration.seed = seed
         configuration.rlSeeds = seeds
-        if let model {
-            configuration = ExperimentConfiguration.realModelDemo(model: model, trainableBlocks: trainableBlocks)
-            configuration.seed = seed
-            configuration.rlSeeds = seeds
-        }
         try ExperimentCommand.execute(configuration, output: output, title: "rlhf demo")
     }
 }
