@@ -32,6 +32,9 @@ extension LlamaModel {
         let gateUp, activated: UnsafeMutablePointer<Float>
         /// middle + MLP sublayer [N, C]: the next block's input.
         let output: UnsafeMutablePointer<Float>
+        /// Quantized weights to project with (decoding with ``LlamaModel/quantizeForSampling(_:)``);
+        /// nil: the float parameters.
+        var samplingWeights: SamplingWeights? = nil
     }
 
     /// Block `l` on N rows: ``attentionInput(_:_:rows:sequenceLength:positions:)``, then the path's
@@ -57,7 +60,7 @@ extension LlamaModel {
         let C = c.hiddenSize, W = c.queryWidth + 2 * c.keyValueWidth
         RMSNorm.forward(input: v.input, weight: P + o.attentionNorm, output: v.normed1, reciprocalRMS: v.rstd1,
                         rows: N, width: C, epsilon: c.rmsNormEpsilon)
-        linear(v.normed1, weight: P + o.queryKeyValue, into: v.qkv, rows: N, inFeatures: C, outFeatures: W)
+        project(v.normed1, weight: o.queryKeyValue, using: v.samplingWeights, into: v.qkv, rows: N, inFeatures: C, outFeatures: W)
         rotary.apply(v.qkv, rows: N, sequenceLength: T, width: W, column: 0, heads: NH, headDimension: HS, positions: positions)
         rotary.apply(v.qkv, rows: N, sequenceLength: T, width: W, column: NH * HS, heads: KVH, headDimension: HS,
                      positions: positions)
@@ -67,8 +70,8 @@ extension LlamaModel {
     func attentionResidual(_ l: Int, _ v: BlockBuffers, rows N: Int) {
         let c = configuration
         if v.middle != v.input { v.middle.update(from: v.input, count: N * c.hiddenSize) }
-        linear(v.attentionOutput, weight: parameters.pointer + layout.blocks[l].attentionOutput, into: v.middle,
-               rows: N, inFeatures: c.queryWidth, outFeatures: c.hiddenSize, accumulate: true)
+        project(v.attentionOutput, weight: layout.blocks[l].attentionOutput, using: v.samplingWeights, into: v.middle,
+                rows: N, inFeatures: c.queryWidth, outFeatures: c.hiddenSize, accumulate: true)
     }
 
     /// mid → RMSNorm → gate/up GEMM → SwiGLU → down GEMM + mid: fills `normed2`, `rstd2`, `gateUp`,
@@ -78,10 +81,10 @@ extension LlamaModel {
         let C = c.hiddenSize, F = c.intermediateSize
         RMSNorm.forward(input: v.middle, weight: P + o.mlpNorm, output: v.normed2, reciprocalRMS: v.rstd2,
                         rows: N, width: C, epsilon: c.rmsNormEpsilon)
-        linear(v.normed2, weight: P + o.gateUp, into: v.gateUp, rows: N, inFeatures: C, outFeatures: 2 * F)
+        project(v.normed2, weight: o.gateUp, using: v.samplingWeights, into: v.gateUp, rows: N, inFeatures: C, outFeatures: 2 * F)
         SwiGLU.forward(gateUp: v.gateUp, output: v.activated, rows: N, width: F)
         if v.output != v.middle { v.output.update(from: v.middle, count: N * C) }
-        linear(v.activated, weight: P + o.down, into: v.output, rows: N, inFeatures: F, outFeatures: C, accumulate: true)
+        project(v.activated, weight: o.down, using: v.samplingWeights, into: v.output, rows: N, inFeatures: F, outFeatures: C, accumulate: true)
     }
 }
 

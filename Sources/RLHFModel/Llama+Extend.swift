@@ -51,7 +51,8 @@ extension LlamaModel {
         // One residual stream updated in place: middle and output are the input.
         let v = BlockBuffers(
             input: x, normed1: xn, rstd1: rstd, qkv: s.qkv.pointer, attentionOutput: s.attentionOutput.pointer,
-            middle: x, normed2: xn, rstd2: rstd, gateUp: s.gateUp.pointer, activated: s.activated.pointer, output: x)
+            middle: x, normed2: xn, rstd2: rstd, gateUp: s.gateUp.pointer, activated: s.activated.pointer, output: x,
+            samplingWeights: samplingWeights)
         let shape = AttentionShape(batchSize: B, sequenceLength: Tn, queryHeads: c.attentionHeadCount,
                                    keyValueHeads: c.keyValueHeadCount, headDimension: c.headDimension)
         Embedding.forward(tokens: s.tokens, table: P + layout.tokenEmbedding, output: x, rows: N, width: C)
@@ -82,11 +83,13 @@ extension LlamaModel {
                         rows: rows.count, width: C, epsilon: c.rmsNormEpsilon)
         if rows.count == B {
             // Every row advanced (the usual decoding step): write straight into the logits.
-            linear(last.pointer, weight: P + layout.outputHead, into: logits.pointer, rows: B, inFeatures: C, outFeatures: V)
+            project(last.pointer, weight: layout.outputHead, using: samplingWeights, into: logits.pointer, rows: B, inFeatures: C,
+                    outFeatures: V)
         } else {
             if cache.headOutputs == nil { cache.headOutputs = FloatBuffer(count: B * V) }
             let out = cache.headOutputs!
-            linear(last.pointer, weight: P + layout.outputHead, into: out.pointer, rows: rows.count, inFeatures: C, outFeatures: V)
+            project(last.pointer, weight: layout.outputHead, using: samplingWeights, into: out.pointer, rows: rows.count,
+                    inFeatures: C, outFeatures: V)
             for (j, b) in rows.enumerated() { (logits.pointer + b * V).update(from: out.pointer + j * V, count: V) }
         }
         return UnsafeBufferPointer(logits.buffer)

@@ -21,7 +21,9 @@ public struct GenerationResult: Sendable {
     public var finishReasons: [FinishReason]
     /// With `captureStatesEnteringBlock`, per row the residual stream entering that block at every
     /// position of prompt + response ([positions, C]); the last response token is never fed back,
-    /// so its position holds zeros (it predicts nothing a trainer reads).
+    /// so its position holds zeros (it predicts nothing a trainer reads). Nil while the model
+    /// samples from quantized weights (``LlamaModel/quantizeForSampling(_:)``): those states are not
+    /// the float model's, so a trainer computes its own.
     public var trunkStates: [[Float]]?
 }
 
@@ -41,6 +43,8 @@ extension LlamaModel {
         captureStatesEnteringBlock captureBlock: Int? = nil
     ) throws -> GenerationResult {
         precondition(captureBlock.map { (0...configuration.blockCount).contains($0) } ?? true, "capture block out of range")
+        // States computed with quantized weights are not the float model's: none are kept.
+        let captureBlock = samplingWeights == nil ? captureBlock : nil
         let B = prompts.count, V = configuration.vocabularySize
         precondition(prompts.allSatisfy { !$0.isEmpty }, "every prompt needs at least one token")
         let capacity = min(configuration.maximumSequenceLength, (prompts.map(\.count).max() ?? 0) + parameters.maximumNewTokens)

@@ -63,6 +63,9 @@ public final class LlamaModel: @unchecked Sendable {
     /// Largest logits block, in bytes, kept from forward to backward; larger batches recompute
     /// logits chunk by chunk instead of materialising [B, T, V] (default 256 MiB).
     public var logitsMemoryBudget: Int = 256 << 20
+    /// Quantized copies of frozen weights that decoding reads instead of the float parameters
+    /// (``quantizeForSampling(_:)``); nil: decoding reads the parameters.
+    public internal(set) var samplingWeights: SamplingWeights?
     /// Whether the model carries a scalar head (`score.weight`).
     public var hasScalarHead: Bool { layout.scalarHead != nil }
 

@@ -21,6 +21,16 @@ public enum CPUFeatures {
     /// Whether the CPU has AVX2 and FMA, whatever the environment says.
     public static let hardwareAVX2FMA: Bool = rlhf_cpu_has_avx2_fma() != 0
 
+    /// Whether the kernels' AVX-512 variants run: ``avx2FMA``, the CPU has AVX-512 F/BW/VL/DQ and
+    /// `RLHF_AVX512` is not `off` (then the AVX2 variants run, e.g. to compare them).
+    public static let avx512: Bool = avx2FMA && hardwareAVX512 && !isSwitchedOff("RLHF_AVX512")
+
+    /// Whether the CPU has AVX-512 F, BW, VL and DQ, whatever the environment says.
+    public static let hardwareAVX512: Bool = rlhf_cpu_has_avx512() != 0
+
+    /// The instruction set the SIMD kernels use here: "avx512", "avx2" or "portable".
+    public static var kernelLevel: String { avx512 ? "avx512" : avx2FMA ? "avx2" : "portable" }
+
     /// Whether the environment variable `name` is set to `off` (any case): the switch of a kernel.
     public static func isSwitchedOff(_ name: String) -> Bool {
         guard let value = getenv(name) else { return false }

@@ -6,4 +6,8 @@
 /// which also honours `RLHF_SIMD_KERNELS=off`.
 int rlhf_cpu_has_avx2_fma(void);
 
+/// 1 when this CPU also has AVX-512 F, BW, VL and DQ (the kernels' AVX-512 variants). Swift:
+/// `CPUFeatures.avx512`, which also honours `RLHF_AVX512=off`.
+int rlhf_cpu_has_avx512(void);
+
 #endif

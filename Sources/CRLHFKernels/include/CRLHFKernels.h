@@ -7,6 +7,7 @@
 
 #include "CPUFeatures.h"
 #include "DecodeAttention.h"
+#include "QuantizedGEMM.h"
 #include "SmallGEMM.h"
 #include "SpinWait.h"
 #include "SwiGLU.h"

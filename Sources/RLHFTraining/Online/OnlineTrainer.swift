@@ -48,6 +48,11 @@ public enum OnlineTrainer {
         /// Keep the frozen trunk's states that sampling computes (when only top blocks train)
         /// instead of running the frozen blocks again over prompt + response.
         public var reuseSampledTrunk = true
+        /// The weights sampling reads: `.q8_0` samples from 8-bit copies of the frozen weights
+        /// (``LlamaModel/quantizeForSampling(_:)``), faster to stream; old, reference and training
+        /// log-probs stay float32 (the sampler's drift shows as `sampling/sampling_logp_difference`),
+        /// and the frozen trunk is then recomputed in float32 rather than taken from sampling.
+        public var samplingWeights: SamplingWeightFormat = .f32
 
         public init() {}
 
@@ -122,7 +127,9 @@ public enum OnlineTrainer {
                                          stopStrings: parameters.stopStrings, batchRows: parameters.generationBatchSize)
         // The frozen trunk's output, as sampling computes it, is kept for scoring and training.
         let frozen = model.trainable.tokenEmbedding ? 0 : min(model.trainable.lowestTrainableBlock, model.configuration.blockCount)
-        if frozen > 0 && parameters.reuseSampledTrunk { generator.captureBlock = frozen }
+        model.quantizeForSampling(parameters.samplingWeights)
+        defer { model.quantizeForSampling(.f32) }
+        if frozen > 0 && parameters.reuseSampledTrunk && model.samplingWeights == nil { generator.captureBlock = frozen }
         let schedule = parameters.schedule
         while completedSteps(state) < parameters.steps {
             let step = completedSteps(state)

@@ -32,10 +32,16 @@ struct BenchCommand: ParsableCommand {
     var model: String?
     @Option(help: "Also time tokenization of ~10 MB of text with this model's tokenizer (.gguf or HF directory).")
     var tokenizer: String?
+    @Option(help: "Write every figure, with the machine and the roofs, to this JSON file.")
+    var json: String?
 
     func run() throws {
-        print("threads: \(Parallel.threadCount)   BLAS: \(BLASMatrixMultiplier.shared.map { "\($0.name) (\($0.libraryPath))" } ?? "not found — portable kernel only")")
-        print("")
+        printHeader()
+        try tables()
+        if let json { try writeReport(to: json) }
+    }
+
+    func tables() throws {
         if let tokenizer { try tokenizerTable(path: tokenizer) }
         if p3o { return try rlTable() }
         if samplingOnly { return try samplingTable() }
@@ -67,15 +73,19 @@ struct BenchCommand: ParsableCommand {
     }
 
     /// Batched sampling with the KV cache (temperature 1, full vocabulary, as `torch_bench.py`'s
-    /// `generate`) and prompt prefill, like llama.cpp's prompt evaluation.
+    /// `generate`) and prompt prefill, like llama.cpp's prompt evaluation; then the same with Q8_0
+    /// sampling weights, and how far their log-probs are from float32. On `--model` when given
+    /// (a real model's log-prob error means something; random weights' barely does).
     func samplingTable() throws {
-        let model = LlamaModel(configuration: .smolLM2_135M, seed: 0)
+        let model = try self.model.map { try ModelOptions.load(path: $0).model } ?? LlamaModel(configuration: .smolLM2_135M, seed: 0)
+        model.trainable = .none
+        let V = model.configuration.vocabularySize
         var generator = SeededGenerator(seed: 2)
-        func randomTokens(_ count: Int) -> [Int] { (0..<count).map { _ in Int(generator.next() % 49152) } }
+        func randomTokens(_ count: Int) -> [Int] { (0..<count).map { _ in Int(generator.next() % UInt64(V)) } }
         let clock = ContinuousClock()
         print("")
-        print("Sampling with the KV cache (SmolLM2-135M shapes, 16-token prompts, \(newTokens) new tokens, temperature 1)")
-        print("  " + pad("work", 36) + pad("seconds", 10) + "tokens/s")
+        print("Sampling with the KV cache (\(self.model ?? "SmolLM2-135M shapes, random weights"), 16-token prompts, \(newTokens) new tokens, temperature 1)")
+        print("  " + pad("work", 36) + pad("seconds", 10) + pad("tokens/s", 10) + "GB/s of weights")
         let prompt = randomTokens(256)
         let cache = model.makeCache(batchSize: 1, capacity: 256)
         _ = try model.extend(cache, with: [Array(prompt.prefix(8))])  // warm-up
@@ -83,17 +93,40 @@ struct BenchCommand: ParsableCommand {
         let start = clock.now
         _ = try model.extend(prefillCache, with: [prompt])
         let prefill = (clock.now - start).seconds
-        print("  " + pad("prompt prefill, 256 tokens", 36) + pad(String(format: "%.3f", prefill), 10) + String(format: "%.1f", 256 / prefill))
-        for batch in samplingBatches {
-            let prompts = (0..<batch).map { _ in randomTokens(16) }
-            let parameters = SamplingParameters(temperature: 1, maximumNewTokens: newTokens, seed: 1)
-            let begin = clock.now
-            let result = try model.generate(prompts: prompts, parameters: parameters)
-            let seconds = (clock.now - begin).seconds
-            let generated = result.tokens.reduce(0) { $0 + $1.count }
-            print("  " + pad("sample, batch \(batch)", 36) + pad(String(format: "%.3f", seconds), 10)
-                  + String(format: "%.1f", Double(generated) / seconds))
+        let prefillGigaflops = 2 * Double(model.parameterCount) * 256 / prefill / 1e9
+        print("  " + pad("prompt prefill, 256 tokens", 36) + pad(String(format: "%.3f", prefill), 10) + pad(String(format: "%.1f", 256 / prefill), 10)
+              + String(format: "(%.1f GFLOP/s", prefillGigaflops) + roofNote(gigaflops: prefillGigaflops) + ")")
+        record("sampling", "prompt prefill, 256 tokens", seconds: prefill, tokensPerSecond: 256 / prefill, gigaflops: prefillGigaflops)
+        let prompts = samplingBatches.map { batch in (0..<batch).map { _ in randomTokens(16) } }
+        func sample(_ label: String, weightBytes: Int) throws {
+            for (batch, rows) in zip(samplingBatches, prompts) {
+                let parameters = SamplingParameters(temperature: 1, maximumNewTokens: newTokens, seed: 1)
+                let begin = clock.now
+                let result = try model.generate(prompts: rows, parameters: parameters)
+                let seconds = (clock.now - begin).seconds
+                let generated = result.tokens.reduce(0) { $0 + $1.count }
+                let steps = result.tokens.map(\.count).max() ?? 0
+                let bandwidth = Double(weightBytes) * Double(steps) / seconds / 1e9
+                print("  " + pad("sample, batch \(batch)\(label)", 36) + pad(String(format: "%.3f", seconds), 10)
+                      + pad(String(format: "%.1f", Double(generated) / seconds), 10) + String(format: "%.1f", bandwidth)
+                      + roofNote(gigabytesPerSecond: bandwidth))
+                record("sampling", "sample, batch \(batch)\(label)", seconds: seconds, tokensPerSecond: Double(generated) / seconds,
+                       gigabytesPerSecond: bandwidth)
+            }
         }
+        try sample("", weightBytes: model.parameterCount * 4)
+        guard let weights = model.quantizeForSampling(.q8_0) else {
+            print("  (no Q8_0 sampling: the quantized kernel needs AVX2/FMA)")
+            return
+        }
+        let floatBytes = (model.parameterCount - weights.weightCount) * 4
+        try sample(", Q8_0 weights", weightBytes: weights.byteCount + floatBytes)
+        let error = try model.samplingWeightError(tokens: (0..<4).map { _ in randomTokens(48) })
+        print("  Q8_0 vs float32 over \(error.positions) positions: next-token log-prob |Δ| mean \(String(format: "%.4f", error.meanAbsoluteLogProbDifference)), max \(String(format: "%.4f", error.maximumAbsoluteLogProbDifference)) nats; KL \(String(format: "%.2e", error.meanKL)); argmax changed at \(error.argmaxChanges)")
+        record("sampling", "q8_0 log-prob error", seconds: 0, extra: ["mean_abs_logprob_difference": error.meanAbsoluteLogProbDifference,
+                                                                     "max_abs_logprob_difference": error.maximumAbsoluteLogProbDifference,
+                                                                     "mean_kl": error.meanKL, "argmax_changes": Double(error.argmaxChanges)])
+        model.quantizeForSampling(.f32)
     }
 
     func gemmTable() {
@@ -126,6 +159,7 @@ struct BenchCommand: ParsableCommand {
                 let seconds = backend is PortableMatrixMultiplier ? 0.3 : 0.5
                 let rate = GEMMBenchmark.gigaflops(of: backend, m: m, n: n, k: k, transposeA: ta, transposeB: tb, minimumSeconds: seconds)
                 line += pad(String(format: "%.1f", rate), 12)
+                record("gemm", "\(label) \(m)×\(n)×\(k) [\(backend.name)]", seconds: 0, gigaflops: rate)
             }
             print(line)
         }
@@ -154,10 +188,12 @@ struct BenchCommand: ParsableCommand {
         }
         let tokenCount = Double(B * T)
         print("  " + pad("work", 36) + pad("seconds", 10) + pad("tokens/s", 12) + "GFLOP/s")
-        print("  " + pad("forward (log-probs)", 36) + pad(String(format: "%.3f", forward), 10)
-              + pad(String(format: "%.1f", tokenCount / forward), 12) + String(format: "%.1f", 2 * N * tokenCount / forward / 1e9))
-        print("  " + pad("train step (fwd+bwd+AdamW)", 36) + pad(String(format: "%.3f", training), 10)
-              + pad(String(format: "%.1f", tokenCount / training), 12) + String(format: "%.1f", 6 * N * tokenCount / training / 1e9))
+        for (work, seconds, flops) in [("forward (log-probs)", forward, 2 * N * tokenCount), ("train step (fwd+bwd+AdamW)", training, 6 * N * tokenCount)] {
+            let gigaflops = flops / seconds / 1e9
+            print("  " + pad(work, 36) + pad(String(format: "%.3f", seconds), 10) + pad(String(format: "%.1f", tokenCount / seconds), 12)
+                  + String(format: "%.1f", gigaflops) + roofNote(gigaflops: gigaflops))
+            record("model", "\(work), B=\(B) T=\(T)", seconds: seconds, tokensPerSecond: tokenCount / seconds, gigaflops: gigaflops)
+        }
     }
 
     /// Reward-model scoring (scalar head at the last token, no vocabulary projection) and a

@@ -28,6 +28,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Number of samples of the prompt, generated as one batch.") var batch: Int = 1
     @Option(help: "Stop when the output contains this text (repeatable).") var stop: [String] = []
+    @Option(help: "Weights sampling reads: f32, or q8_0 (8-bit copies, about a quarter of the bytes per token).")
+    var samplingWeights: SamplingWeightFormat = .f32
 
     func validate() throws {
         guard (prompt == nil) != (prompts == nil) else { throw ValidationError("give exactly one of --prompt and --prompts") }
@@ -39,6 +41,10 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let (loaded, tokenizer) = try modelOptions.loadWithTokenizer()
+        loaded.model.trainable = .none
+        if samplingWeights != .f32 && loaded.model.quantizeForSampling(samplingWeights) == nil {
+            FileHandle.standardError.write(Data("note: --sampling-weights \(samplingWeights.rawValue) needs AVX2/FMA; sampling from float32\n".utf8))
+        }
         let parameters = SamplingParameters(temperature: temperature, topK: topK, topP: topP, maximumNewTokens: maxTokens, seed: seed)
         guard let prompt else { return try sampleFile(loaded, parameters: parameters) }
         guard let bytePair = tokenizer as? BytePairTokenizer else { throw ValidationError("streaming needs a byte-level BPE tokenizer") }

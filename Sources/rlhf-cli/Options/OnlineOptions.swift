@@ -93,6 +93,7 @@ struct OnlineOptions: ParsableArguments {
         p.sampling = sampling.parameters(seed: seed)
         p.stopStrings = sampling.stop
         p.generationBatchSize = sampling.generationBatchSize
+        p.samplingWeights = sampling.samplingWeights
         p.checkpointInterval = checkpointInterval
         p.skipNonFiniteUpdates = skipNonfiniteUpdates
         return p

@@ -9,6 +9,8 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Most new tokens per response.") var maxNewTokens: Int = 64
     @Option(help: "Stop a response when it contains this text (repeatable).") var stop: [String] = []
     @Option(help: "Rows per sampling batch.") var generationBatchSize: Int = 16
+    @Option(help: "Weights sampling reads: f32, or q8_0 (8-bit copies of the frozen weights; training stays float32).")
+    var samplingWeights: SamplingWeightFormat = .f32
 
     func validate() throws {
         guard temperature >= 0, topP > 0, topP <= 1, topK >= 0, maxNewTokens > 0, generationBatchSize > 0 else {
@@ -24,6 +26,8 @@ struct SamplingOptions: ParsableArguments {
         RolloutGenerator(samplesPerPrompt: samplesPerPrompt, sampling: parameters(seed: seed), stopStrings: stop, batchRows: generationBatchSize)
     }
 }
+
+extension SamplingWeightFormat: ExpressibleByArgument {}
 
 /// `--reward SPEC` (repeatable) and `--reward-weights`.
 struct RewardOptions: ParsableArguments {
