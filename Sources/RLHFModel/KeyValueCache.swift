@@ -44,6 +44,24 @@ public final class KeyValueCache: @unchecked Sendable {
     /// Bytes held by keys and values.
     public var byteCount: Int { 2 * keys.count * MemoryLayout<Float>.stride }
 
+    /// Makes row `target` a copy of `source`'s row `row` (every cached position of every block,
+    /// and its captured states): a prompt prefilled once serves every row that samples from it.
+    func copyRow(_ row: Int, of source: KeyValueCache, to target: Int) {
+        precondition(source.blockCount == blockCount && source.keyValueHeads == keyValueHeads && source.headDimension == headDimension,
+                     "caches of different models")
+        let length = source.lengths[row]
+        precondition(length <= capacity, "the source row does not fit")
+        for l in 0..<blockCount {
+            for h in 0..<keyValueHeads {
+                let from = source.offset(block: l, row: row, head: h), to = offset(block: l, row: target, head: h)
+                (keys.pointer + to).update(from: source.keys.pointer + from, count: length * headDimension)
+                (values.pointer + to).update(from: source.values.pointer + from, count: length * headDimension)
+            }
+        }
+        lengths[target] = length
+        capturedStates[target] = source.capturedStates[row]
+    }
+
     /// Offset of (block l, row b, KV head h, position 0).
     @inline(__always) func offset(block l: Int, row b: Int, head h: Int) -> Int {
         (((l * batchSize + b) * keyValueHeads + h) * capacity) * headDimension

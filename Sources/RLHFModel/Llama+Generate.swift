@@ -62,7 +62,7 @@ extension LlamaModel {
             modelLogProbs: Array(repeating: [], count: B), finishReasons: Array(repeating: .length, count: B))
         var active = Array(repeating: parameters.maximumNewTokens > 0, count: B)
         let scratch = FloatBuffer(count: 2 * V * B)
-        var logits = try extendInPlace(cache, with: prompts)
+        var logits = try prefill(cache, with: prompts)
         var draws = [TokenSampler.Draw](repeating: TokenSampler.Draw(token: 0, samplingLogProb: 0, modelLogProb: 0), count: B)
         while active.contains(true) {
             // Draw for every active row in parallel (each row has its own generator and scratch).
@@ -117,5 +117,30 @@ extension LlamaModel {
             }
         }
         return result
+    }
+
+    /// Prefills `cache` with `prompts` and returns the next-token logits, running each distinct
+    /// prompt once: rows that share a prompt (k samples per prompt, as every RL trainer draws) get
+    /// copies of its keys, values, captured states and logits.
+    func prefill(_ cache: KeyValueCache, with prompts: [[Int]]) throws -> UnsafeBufferPointer<Float> {
+        var firstRow = [[Int]: Int](), distinct = [Int](), source = [Int]()
+        for (b, prompt) in prompts.enumerated() {
+            if let u = firstRow[prompt] { source.append(u); continue }
+            firstRow[prompt] = distinct.count
+            source.append(distinct.count)
+            distinct.append(b)
+        }
+        guard distinct.count < prompts.count else { return try extendInPlace(cache, with: prompts) }
+        let once = makeCache(batchSize: distinct.count, capacity: cache.capacity)
+        once.captureBlock = cache.captureBlock
+        let distinctLogits = try extendInPlace(once, with: distinct.map { prompts[$0] })
+        let V = configuration.vocabularySize
+        if cache.logits == nil { cache.logits = FloatBuffer(count: cache.batchSize * V) }
+        let logits = cache.logits!
+        for (b, u) in source.enumerated() {
+            cache.copyRow(u, of: once, to: b)
+            (logits.pointer + b * V).update(from: distinctLogits.baseAddress! + u * V, count: V)
+        }
+        return UnsafeBufferPointer(logits.buffer)
     }
 }

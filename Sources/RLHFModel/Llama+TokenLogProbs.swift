@@ -22,6 +22,17 @@ extension LlamaModel {
         return rows
     }
 
+    /// A logits block of at least `logitFloats` floats, kept by the model between passes (one for
+    /// retained passes, whose block backward reads, one for inference passes), so that a training
+    /// loop does not map and fault in hundreds of megabytes of fresh memory every step.
+    private func headScratch(_ s: ActivationStorage, logitFloats count: Int) -> FloatBuffer {
+        if let existing = s.retained ? retainedLogitsScratch : inferenceLogitsScratch, existing.count >= count { return existing }
+        if s.retained { retainedLogitsScratch = nil } else { inferenceLogitsScratch = nil }
+        let buffer = FloatBuffer(count: count)
+        if s.retained { retainedLogitsScratch = buffer } else { inferenceLogitsScratch = buffer }
+        return buffer
+    }
+
     private var logitsChunkRows: Int {
         max(1, logitsMemoryBudget / (configuration.vocabularySize * MemoryLayout<Float>.stride))
     }
@@ -41,19 +52,12 @@ extension LlamaModel {
         s.headLogSumExp = [Float](repeating: 0, count: rows.count)
         var result = [Float](repeating: 0, count: s.rows)
         guard !rows.isEmpty else { s.cachedLogits = nil; return result }
-        let chunk = min(rows.count, logitsChunkRows)
-        let cached = chunk == rows.count
-        let logits: FloatBuffer
-        if cached {
-            if let existing = s.cachedLogits, existing.count == rows.count * V { logits = existing } else {
-                s.cachedLogits = nil
-                logits = FloatBuffer(count: rows.count * V)
-            }
-            s.cachedLogits = logits
-        } else {
-            s.cachedLogits = nil
-            logits = FloatBuffer(count: chunk * V)
-        }
+        // Inference passes keep nothing for backward: they go through the rows in cache-sized
+        // chunks. Retained passes keep every row's logits when they fit the budget.
+        let chunk = min(rows.count, s.retained ? logitsChunkRows : min(logitsChunkRows, 512))
+        let cached = s.retained && chunk == rows.count
+        let logits = headScratch(s, logitFloats: (cached ? rows.count : chunk) * V)
+        s.cachedLogits = cached ? logits : nil
         let inputs = FloatBuffer(count: chunk * C)
         let head = parameters.pointer + layout.outputHead
         nonisolated(unsafe) let tokens = s.tokens
@@ -102,7 +106,7 @@ extension LlamaModel {
             }
             logits = cachedLogits
         } else {
-            logits = FloatBuffer(count: chunk * V)
+            logits = headScratch(s, logitFloats: chunk * V)
         }
         s.cachedLogits = nil  // consumed: overwritten with dlogits below
         let inputs = FloatBuffer(count: chunk * C)

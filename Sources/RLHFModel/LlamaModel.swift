@@ -61,8 +61,10 @@ public final class LlamaModel: @unchecked Sendable {
     /// Which parameters backward computes gradients for.
     public var trainable: TrainableParameters
     /// Largest logits block, in bytes, kept from forward to backward; larger batches recompute
-    /// logits chunk by chunk instead of materialising [B, T, V] (default 256 MiB).
-    public var logitsMemoryBudget: Int = 256 << 20
+    /// logits chunk by chunk instead of materialising [B, T, V] (default 1 GiB: the response
+    /// tokens of a 32-rollout GRPO step, 1,500 × 49,152 floats, fit, so backward need not run the
+    /// output head again).
+    public var logitsMemoryBudget: Int = 1 << 30
     /// Quantized copies of frozen weights that decoding reads instead of the float parameters
     /// (``quantizeForSampling(_:)``); nil: decoding reads the parameters.
     public internal(set) var samplingWeights: SamplingWeights?
@@ -78,6 +80,8 @@ public final class LlamaModel: @unchecked Sendable {
     /// Scratch of inference-only forward passes (one block's worth, reused), kept apart so that
     /// evaluating between a forward and its backward neither reallocates nor invalidates anything.
     var inferenceStorage: ActivationStorage?
+    /// Logits blocks of the output head, reused across passes (``headForward(_:)``).
+    var retainedLogitsScratch: FloatBuffer?, inferenceLogitsScratch: FloatBuffer?
 
     /// A model with parameters from `parameters` (laid out by `ParameterLayout(configuration:scalarHead:)`).
     public init(

@@ -32,6 +32,8 @@ extension BenchCommand {
 
     /// One configuration of the RL table.
     struct RLConfiguration {
+        /// Short name for --rl-configs.
+        var name: String
         var label: String
         var trainableBlocks: Int
         var promptsPerStep: Int
@@ -69,22 +71,24 @@ extension BenchCommand {
         var rloo = RLOOObjective.Parameters()
         rloo.beta = 0.04
         let configurations = [
-            RLConfiguration(label: "p3o: 64 pairs, top 2 blocks, 4 epochs × 8 minibatches of 8 pairs", trainableBlocks: 2,
+            RLConfiguration(name: "p3o-64", label: "p3o: 64 pairs, top 2 blocks, 4 epochs × 8 minibatches of 8 pairs", trainableBlocks: 2,
                             promptsPerStep: 64, epochs: 4, groupsPerMinibatch: 8, makeAndRun: run(P3OObjective(parameters: p3o))),
-            RLConfiguration(label: "p3o: 8 pairs, top 2 blocks, 1 update (≈ TRL rloo's work)", trainableBlocks: 2,
+            RLConfiguration(name: "p3o-8", label: "p3o: 8 pairs, top 2 blocks, 1 update (≈ TRL rloo's work)", trainableBlocks: 2,
                             promptsPerStep: 8, epochs: 1, groupsPerMinibatch: 8, makeAndRun: run(P3OObjective(parameters: p3o))),
-            RLConfiguration(label: "rloo: 8 prompts × 2, all parameters, 1 update (TRL rloo)", trainableBlocks: 0,
+            RLConfiguration(name: "rloo", label: "rloo: 8 prompts × 2, all parameters, 1 update (TRL rloo)", trainableBlocks: 0,
                             promptsPerStep: 8, epochs: 1, groupsPerMinibatch: 8, makeAndRun: run(RLOOObjective(parameters: rloo))),
-            RLConfiguration(label: "grpo: 8 prompts × 4, top 2 blocks, 1 update (TRL grpo_top2)", trainableBlocks: 2,
+            RLConfiguration(name: "grpo-top2", label: "grpo: 8 prompts × 4, top 2 blocks, 1 update (TRL grpo_top2)", trainableBlocks: 2,
                             promptsPerStep: 8, epochs: 1, groupsPerMinibatch: 8, makeAndRun: run(GRPOObjective(parameters: grpo))),
-            RLConfiguration(label: "grpo: 8 prompts × 4, all parameters, 1 update (TRL grpo)", trainableBlocks: 0,
+            RLConfiguration(name: "grpo", label: "grpo: 8 prompts × 4, all parameters, 1 update (TRL grpo)", trainableBlocks: 0,
                             promptsPerStep: 8, epochs: 1, groupsPerMinibatch: 8, makeAndRun: run(GRPOObjective(parameters: grpo))),
         ]
         print("RL steps on \(modelPath), \(newTokens) new tokens, temperature 1, top-p 1, reward: distinct words / 10 − 0.02 per word beyond 30")
         print("(trl_bench.py's configurations; step 1 warms up, step 2 is reported)")
         let phases = ["sampling", "trunk", "old_logprobs", "reference_logprobs", "reward", "training_epoch_1", "training_epoch_2",
                       "training_epoch_3", "training_epoch_4", "training", "step"]
-        for configuration in configurations {
+        let unknown = rlConfigs.filter { name in name != "dpo" && !configurations.contains { $0.name == name } }
+        guard unknown.isEmpty else { throw ValidationError("unknown --rl-configs \(unknown.joined(separator: ", ")); known: \(configurations.map(\.name).joined(separator: ", ")), dpo") }
+        for configuration in configurations where rlConfigs.isEmpty || rlConfigs.contains(configuration.name) {
             print("  " + configuration.label)
             let policy = try ModelOptions.load(path: modelPath)
             let blocks = policy.model.configuration.blockCount
@@ -100,6 +104,7 @@ extension BenchCommand {
             parameters.learningRate = 1e-6
             parameters.sampling = SamplingParameters(temperature: 1, topK: 0, topP: 1, maximumNewTokens: newTokens, seed: 0)
             parameters.generationBatchSize = 64
+            parameters.samplingWeights = samplingWeights
             let report = try configuration.makeAndRun(policy, reference, prompts, parameters)
             let m = report.metrics
             // `episode` counts responses so far: per step, episode / step.
@@ -109,7 +114,7 @@ extension BenchCommand {
             print("    phases (s): " + line.joined(separator: ", "))
             print("    completion tokens \(Int(completions)) → \(String(format: "%.1f", completions / (m.value(named: "time/step") ?? 1))) per second of the whole step, \(String(format: "%.1f", completions / (m.value(named: "time/sampling") ?? 1))) per second of sampling")
         }
-        try dpoStep(modelPath: modelPath)
+        if rlConfigs.isEmpty || rlConfigs.contains("dpo") { try dpoStep(modelPath: modelPath) }
         print("")
     }
 

@@ -32,6 +32,10 @@ struct BenchCommand: ParsableCommand {
     var model: String?
     @Option(help: "Also time tokenization of ~10 MB of text with this model's tokenizer (.gguf or HF directory).")
     var tokenizer: String?
+    @Option(parsing: .upToNextOption, help: "With --p3o, only these configurations (p3o-64, p3o-8, rloo, grpo-top2, grpo, dpo).")
+    var rlConfigs: [String] = []
+    @Option(help: "With --p3o: the weights sampling reads (f32, q8_0).")
+    var samplingWeights: SamplingWeightFormat = .f32
     @Option(help: "Write every figure, with the machine and the roofs, to this JSON file.")
     var json: String?
 
