@@ -52,7 +52,7 @@ public struct CPUInfo: Sendable, Codable, Equatable {
     }
 
     /// "32K", "1024K", "32768K", "1M" → bytes.
-    static func parseCacheSize(_ text: String) -> Int {
+    public static func parseCacheSize(_ text: String) -> Int {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         let unit = trimmed.last.map { "KMG".contains($0) ? $0 : " " } ?? " "
         let number = Int(unit == " " ? trimmed : String(trimmed.dropLast())) ?? 0

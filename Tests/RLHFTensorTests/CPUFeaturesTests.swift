@@ -9,8 +9,22 @@ struct CPUFeaturesTests {
     func switches() {
         #expect(CPUFeatures.avx2FMA == (CPUFeatures.hardwareAVX2FMA && !CPUFeatures.isSwitchedOff("RLHF_SIMD_KERNELS")))
         #expect(SmallBatchGEMM.isAvailable == (CPUFeatures.avx2FMA && !CPUFeatures.isSwitchedOff("RLHF_SMALL_GEMM")))
+        #expect(CPUFeatures.avx512 == (CPUFeatures.avx2FMA && CPUFeatures.hardwareAVX512 && !CPUFeatures.isSwitchedOff("RLHF_AVX512")))
+        #expect(CPUFeatures.kernelLevel == (CPUFeatures.avx512 ? "avx512" : CPUFeatures.avx2FMA ? "avx2" : "portable"))
         #if !(arch(x86_64) || arch(i386))
-        #expect(!CPUFeatures.hardwareAVX2FMA)
+        #expect(!CPUFeatures.hardwareAVX2FMA && !CPUFeatures.hardwareAVX512)
+        #endif
+    }
+
+    @Test("CPU info: cache sizes parse, the summary names the model and the vector features")
+    func cpuInfo() {
+        #expect(CPUInfo.parseCacheSize("32K\n") == 32 << 10 && CPUInfo.parseCacheSize("1M") == 1 << 20 && CPUInfo.parseCacheSize("512") == 512)
+        let info = CPUInfo.current
+        #expect(info.logicalCPUs >= 1)
+        #expect(info.summary.contains("\(info.logicalCPUs) CPUs"))
+        #if os(Linux) && arch(x86_64)
+        #expect(info.vectorFeatures.contains("avx512f") || !CPUFeatures.hardwareAVX512)
+        #expect(!info.model.isEmpty)
         #endif
     }
 
@@ -33,6 +47,7 @@ struct CPUFeaturesTests {
         guard let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return }
         let set = Set(flags.split(separator: " ").map(String.init))
         #expect(CPUFeatures.hardwareAVX2FMA == (set.contains("avx2") && set.contains("fma")))
+        #expect(CPUFeatures.hardwareAVX512 == (CPUFeatures.hardwareAVX2FMA && ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy(set.contains)))
     }
     #endif
 }

@@ -178,26 +178,32 @@ struct MatrixMultiplierTests {
         #expect(c == [2, 4, 6, 8])
     }
 
-    /// The AVX2 small-batch kernel (used by the BLAS backend for decoding-sized x·Wᵀ products).
+    /// The small-batch kernel (used by the BLAS backend for decoding-sized x·Wᵀ products), AVX2 or
+    /// with its AVX-512 tiles.
     struct SmallBatch: MatrixMultiplier {
-        var name: String { "small-batch" }
+        var avx512 = false
+        var name: String { avx512 ? "small-batch avx512" : "small-batch" }
         func gemm(
             transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
             b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
         ) {
-            SmallBatchGEMM.multiply(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            SmallBatchGEMM.multiply(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+                                    avx512: avx512)
         }
     }
 
     @Test("small-batch kernel vs the naive oracle", .enabled(if: SmallBatchGEMM.isAvailable),
           arguments: [(1, 64, 8), (2, 67, 9), (3, 300, 576), (4, 129, 33), (5, 1001, 70), (6, 70, 17), (8, 203, 64), (10, 97, 24),
-                     (11, 130, 41), (12, 77, 8), (16, 515, 131), (32, 260, 576), (64, 96, 40)])
+                     (11, 130, 41), (12, 77, 8), (16, 515, 131), (32, 260, 576), (64, 96, 40), (8, 70, 16), (12, 66, 576),
+                     (20, 100, 1536), (24, 64, 47), (48, 257, 15)])
     func smallBatch(_ shape: (Int, Int, Int)) {
         let (m, n, k) = shape
-        for (alpha, beta, padding) in [(Float(1), Float(0), 0), (-0.5, 1, 3), (2, 0.25, 1)] {
-            let c = Case(m: m, n: n, k: k, transposeA: false, transposeB: true, alpha: alpha, beta: beta, padding: padding)
-            let error = Self.compare(SmallBatch(), c)
-            #expect(error < Self.tolerance(c), "\(c.testDescription): relative error \(error)")
+        for avx512 in CPUFeatures.avx512 ? [false, true] : [false] {
+            for (alpha, beta, padding) in [(Float(1), Float(0), 0), (-0.5, 1, 3), (2, 0.25, 1)] {
+                let c = Case(m: m, n: n, k: k, transposeA: false, transposeB: true, alpha: alpha, beta: beta, padding: padding)
+                let error = Self.compare(SmallBatch(avx512: avx512), c)
+                #expect(error < Self.tolerance(c), "\(c.testDescription) avx512 \(avx512): relative error \(error)")
+            }
         }
         #expect(SmallBatchGEMM.applies(transposeA: false, transposeB: true, m: m, n: n, k: k))
         #expect(!SmallBatchGEMM.applies(transposeA: false, transposeB: false, m: m, n: n, k: k))

@@ -9,4 +9,9 @@
 void rlhf_small_gemm_nt(int M, int n0, int n1, int K, float alpha, const float *A, int lda,
                         const float *B, int ldb, float beta, float *C, int ldc);
 
+/// The same product with AVX-512 tiles where M is a multiple of 4 (>= 8), the AVX2 kernel
+/// otherwise. Requires rlhf_cpu_has_avx512() on x86-64.
+void rlhf_small_gemm_nt_avx512(int M, int n0, int n1, int K, float alpha, const float *A, int lda,
+                               const float *B, int ldb, float beta, float *C, int ldc);
+
 #endif
