@@ -12,3 +12,6 @@ RLHF_CLI="$(swift build -c release --show-bin-path)/rlhf"
 export RLHF_CLI
 swift build --build-tests
 swift test --skip-build
+# The kernels again with the fast paths off: AVX2 instead of AVX-512, and the portable Swift code.
+RLHF_AVX512=off swift test --skip-build --filter "RLHFTensorTests|RLHFModelTests"
+RLHF_SIMD_KERNELS=off swift test --skip-build --filter "RLHFTensorTests|RLHFModelTests"
