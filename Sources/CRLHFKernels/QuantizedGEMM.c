@@ -207,6 +207,7 @@ void rlhf_q8_gemm_nt(int M, int n0, int n1, int K, const float *A, int lda, cons
         (void)avx512;
         widen_scalar(rows, K, q, s, scratch);
 #endif
-        rlhf_small_gemm_nt(M, 0, rows, K, 1.0f, A, lda, scratch, K, beta, C + n, ldc);
+        if (avx512) rlhf_small_gemm_nt_avx512(M, 0, rows, K, 1.0f, A, lda, scratch, K, beta, C + n, ldc);
+        else rlhf_small_gemm_nt(M, 0, rows, K, 1.0f, A, lda, scratch, K, beta, C + n, ldc);
     }
 }

@@ -35,9 +35,10 @@ public final class SamplingWeights: @unchecked Sendable {
     /// Bytes of the quantized copies.
     public var byteCount: Int { matrices.values.reduce(0) { $0 + $1.byteCount } }
 
-    /// The quantized matrix at `offset`, when there is one and it serves `rows` input rows.
+    /// The quantized matrix at `offset`, when there is one and it is the faster way to serve `rows`
+    /// input rows (``QuantizedMatrix/fasterRows``; more rows read the float weights).
     func matrix(at offset: Int, rows: Int) -> QuantizedMatrix? {
-        rows <= QuantizedMatrix.maximumRows ? matrices[offset] : nil
+        rows <= QuantizedMatrix.fasterRows ? matrices[offset] : nil
     }
 }
 
@@ -45,8 +46,8 @@ extension LlamaModel {
     /// Makes decoding read `format` copies of every frozen weight matrix (all four of each frozen
     /// block, and the output head when it is frozen); `.f32` drops the copies. Returns what is held
     /// (nil for `.f32`, or when the CPU lacks the kernel or no matrix qualifies: decoding then stays
-    /// float32). Prompt prefill of more than ``QuantizedMatrix/maximumRows`` rows keeps the float
-    /// weights.
+    /// float32). Steps of more than ``QuantizedMatrix/fasterRows`` rows (prompt prefill, large
+    /// batches) read the float weights, where they are faster.
     @discardableResult
     public func quantizeForSampling(_ format: SamplingWeightFormat) -> SamplingWeights? {
         samplingWeights = nil
@@ -103,14 +104,29 @@ public struct SamplingWeightError: Sendable, Codable, Equatable {
 extension LlamaModel {
     /// Feeds each row of `tokens` through the decoding path one token at a time, once with the
     /// quantized sampling weights and once with the float parameters, and compares the next-token
-    /// distributions at every position but the last. Requires ``samplingWeights``; at most
-    /// ``QuantizedMatrix/maximumRows`` rows.
+    /// distributions at every position but the last. Requires ``samplingWeights`` (else all zero);
+    /// rows go through in groups of ``QuantizedMatrix/fasterRows``, so the copies are what decoding
+    /// reads.
     public func samplingWeightError(tokens: [[Int]]) throws -> SamplingWeightError {
-        guard let quantized = samplingWeights else {
-            return SamplingWeightError(positions: 0, meanAbsoluteLogProbDifference: 0, maximumAbsoluteLogProbDifference: 0,
-                                       meanKL: 0, argmaxChanges: 0)
+        var total = SamplingWeightError(positions: 0, meanAbsoluteLogProbDifference: 0, maximumAbsoluteLogProbDifference: 0,
+                                        meanKL: 0, argmaxChanges: 0)
+        guard samplingWeights != nil else { return total }
+        precondition(tokens.allSatisfy { !$0.isEmpty }, "non-empty rows")
+        for start in stride(from: 0, to: tokens.count, by: QuantizedMatrix.fasterRows) {
+            let part = try samplingWeightError(group: Array(tokens[start..<min(tokens.count, start + QuantizedMatrix.fasterRows)]))
+            total.meanAbsoluteLogProbDifference += part.meanAbsoluteLogProbDifference * Double(part.positions)
+            total.meanKL += part.meanKL * Double(part.positions)
+            total.maximumAbsoluteLogProbDifference = max(total.maximumAbsoluteLogProbDifference, part.maximumAbsoluteLogProbDifference)
+            total.argmaxChanges += part.argmaxChanges
+            total.positions += part.positions
         }
-        precondition(tokens.count <= QuantizedMatrix.maximumRows && tokens.allSatisfy { !$0.isEmpty }, "1...64 non-empty rows")
+        total.meanAbsoluteLogProbDifference /= Double(max(1, total.positions))
+        total.meanKL /= Double(max(1, total.positions))
+        return total
+    }
+
+    private func samplingWeightError(group tokens: [[Int]]) throws -> SamplingWeightError {
+        let quantized = samplingWeights
         defer { samplingWeights = quantized }
         let V = configuration.vocabularySize, longest = tokens.map(\.count).max() ?? 0
         func logSoftmaxSteps(_ weights: SamplingWeights?) throws -> [[Float]] {

@@ -153,4 +153,21 @@ struct GenerationTests {
         let triple = softmax([logits[0], logits[1], logits[5]], temperature: 1)
         #expect(abs(wider[1] - triple[1]) < 0.01 && wider[2] == 0)
     }
+
+    @Test("rows that share a prompt prefill it once and sample as if each had its own")
+    func sharedPromptPrefill() throws {
+        let model = Self.makeModel()
+        let prompts = [[1, 4, 9, 16], [1, 4, 9, 16], [3, 5], [1, 4, 9, 16]]
+        let seeds: [UInt64] = [11, 12, 13, 14]
+        let parameters = SamplingParameters(temperature: 1, maximumNewTokens: 6, seed: 0)
+        let shared = try model.generate(prompts: prompts, parameters: parameters, rowSeeds: seeds, captureStatesEnteringBlock: 1)
+        for (b, prompt) in prompts.enumerated() {
+            let alone = try model.generate(prompts: [prompt], parameters: parameters, rowSeeds: [seeds[b]], captureStatesEnteringBlock: 1)
+            #expect(shared.tokens[b] == alone.tokens[0], "row \(b)")
+            for (x, y) in zip(shared.modelLogProbs[b], alone.modelLogProbs[0]) { #expect(abs(x - y) < 1e-5) }
+            let states = shared.trunkStates![b], own = alone.trunkStates![0]
+            #expect(states.count == own.count)
+            for (x, y) in zip(states, own) { #expect(abs(x - y) <= 1e-5 * max(1, abs(y)) * 10) }  // the batch rounds differently
+        }
+    }
 }

@@ -112,6 +112,11 @@ extension BenchCommand {
             let completions = (m.value(named: "completions/mean_length") ?? 0) * responses
             let line = phases.compactMap { name in m.value(named: "time/" + name).map { "\(name) \(String(format: "%.2f", $0))" } }
             print("    phases (s): " + line.joined(separator: ", "))
+            var extra = [String: Double]()
+            for name in phases { if let value = m.value(named: "time/" + name) { extra["phase_" + name] = value } }
+            extra["completion_tokens"] = completions
+            record("rl", configuration.name, seconds: m.value(named: "time/step") ?? 0,
+                   tokensPerSecond: completions / (m.value(named: "time/step") ?? 1), extra: extra)
             print("    completion tokens \(Int(completions)) → \(String(format: "%.1f", completions / (m.value(named: "time/step") ?? 1))) per second of the whole step, \(String(format: "%.1f", completions / (m.value(named: "time/sampling") ?? 1))) per second of sampling")
         }
         if rlConfigs.isEmpty || rlConfigs.contains("dpo") { try dpoStep(modelPath: modelPath) }
@@ -146,6 +151,9 @@ extension BenchCommand {
         }
         let timed = times.dropFirst().sorted()
         let median = timed.isEmpty ? 0 : timed[timed.count / 2]
+        let referenceShare = prepare * Double(pairsPerStep) / Double(pairs.count)
+        record("rl", "dpo", seconds: median + referenceShare, tokensPerSecond: Double(pairsPerStep * 256) / (median + referenceShare),
+               extra: ["step_without_reference": median, "reference_share": referenceShare])
         print("  dpo: 4 pairs × 128 tokens per step, all parameters (TRL dpo)")
         print("    reference log-probs of all \(pairs.count) pairs, once: \(String(format: "%.2f", prepare)) s (\(String(format: "%.2f", prepare * Double(pairsPerStep) / Double(pairs.count))) s per step's pairs)")
         print("    step (policy forward + backward + AdamW), median of steps 2–\(steps): \(String(format: "%.2f", median)) s; with the reference's share: \(String(format: "%.2f", median + prepare * Double(pairsPerStep) / Double(pairs.count))) s")

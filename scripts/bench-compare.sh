@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# swift-rlhf's benchmarks, then PyTorch / HF generate, llama.cpp and TRL on the same machine, back to
+# back, and a table of ratios (tools/bench_compare.py). Takes ~20 minutes on 2 cores (TRL ~6 of them).
+#
+#   scripts/bench-compare.sh [OUTPUT_DIR]        (default runs/bench)
+#   BASELINE_PYTHON   a Python with torch, transformers, trl, gguf and llama-cpp-python
+#                     (shared/bench/README.md; default /tmp/baselines/bin/python)
+#   SKIP_TRL=1        leave out the TRL runs (~6 minutes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT="${1:-runs/bench}"
+PY="${BASELINE_PYTHON:-/tmp/baselines/bin/python}"
+BENCH="${BENCH_DIR:-../shared/bench}"
+mkdir -p "$OUT"
+"$PY" -c "import torch, transformers, llama_cpp" || { echo "bench-compare: $PY lacks torch/transformers/llama-cpp-python (see $BENCH/README.md)" >&2; exit 1; }
+G="$(bash scripts/fetch-smollm2.sh)"
+# F32 and Q8_0 copies of the SmolLM2 file, made by llama.cpp itself (as shared/bench/README.md shows).
+for spec in "0 f32" "7 q8_0"; do
+    set -- $spec
+    target="$OUT/SmolLM2-135M-Instruct-$2.gguf"
+    source="$G"; [ "$2" = q8_0 ] && source="$OUT/SmolLM2-135M-Instruct-f32.gguf"
+    [ -f "$target" ] || "$PY" -c "
+import ctypes, llama_cpp, sys
+p = llama_cpp.llama_model_quantize_default_params(); p.ftype = $1; p.allow_requantize = True
+sys.exit(llama_cpp.llama_model_quantize(b'$source', b'$target', ctypes.byref(p)))" > "$OUT/quantize-$2.log" 2>&1
+done
+swift build -c release --product rlhf
+RLHF="$(swift build -c release --show-bin-path)/rlhf"
+uptime | tee "$OUT/load.txt"
+"$RLHF" bench --skip-portable --json "$OUT/rlhf-bench.json" | tee "$OUT/rlhf-bench.txt"
+# The real model's F32 copy: batch 1 from F32 weights, then from Q8_0 copies of them (what llama.cpp's
+# Q8_0 file holds, up to its float16 scales), with the log-prob error between the two.
+"$RLHF" bench --sampling-only --model "$OUT/SmolLM2-135M-Instruct-f32.gguf" --sampling-batches 1 16 --new-tokens 128 \
+    --json "$OUT/rlhf-sampling.json" | tee "$OUT/rlhf-sampling.txt"
+"$RLHF" bench --p3o --model "$G" --json "$OUT/rlhf-rl.json" | tee "$OUT/rlhf-rl.txt"
+"$PY" "$BENCH/torch_bench.py" 4 128 | tee "$OUT/torch.txt"
+"$PY" "$BENCH/llama_bench.py" "$OUT/SmolLM2-135M-Instruct-f32.gguf" | tee "$OUT/llama-f32.txt"
+"$PY" "$BENCH/llama_bench.py" "$OUT/SmolLM2-135M-Instruct-q8_0.gguf" | tee "$OUT/llama-q8_0.txt"
+if [ -z "${SKIP_TRL:-}" ]; then
+    "$PY" "$BENCH/trl_bench.py" --gguf "$G" --json "$OUT/trl.json" | tee "$OUT/trl.txt"
+fi
+uptime | tee -a "$OUT/load.txt"
+python3 tools/bench_compare.py "$OUT" | tee "$OUT/comparison.txt"
