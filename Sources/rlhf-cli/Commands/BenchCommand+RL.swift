@@ -117,6 +117,7 @@ extension BenchCommand {
             extra["completion_tokens"] = completions
             record("rl", configuration.name, seconds: m.value(named: "time/step") ?? 0,
                    tokensPerSecond: completions / (m.value(named: "time/step") ?? 1), extra: extra)
+            reportPeakMemory(after: configuration.name)
             print("    completion tokens \(Int(completions)) → \(String(format: "%.1f", completions / (m.value(named: "time/step") ?? 1))) per second of the whole step, \(String(format: "%.1f", completions / (m.value(named: "time/sampling") ?? 1))) per second of sampling")
         }
         if rlConfigs.isEmpty || rlConfigs.contains("dpo") { try dpoStep(modelPath: modelPath) }
@@ -157,5 +158,6 @@ extension BenchCommand {
         print("  dpo: 4 pairs × 128 tokens per step, all parameters (TRL dpo)")
         print("    reference log-probs of all \(pairs.count) pairs, once: \(String(format: "%.2f", prepare)) s (\(String(format: "%.2f", prepare * Double(pairsPerStep) / Double(pairs.count))) s per step's pairs)")
         print("    step (policy forward + backward + AdamW), median of steps 2–\(steps): \(String(format: "%.2f", median)) s; with the reference's share: \(String(format: "%.2f", median + prepare * Double(pairsPerStep) / Double(pairs.count))) s")
+        reportPeakMemory(after: "dpo")
     }
 }

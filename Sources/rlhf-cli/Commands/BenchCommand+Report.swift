@@ -94,6 +94,29 @@ extension BenchCommand {
         return best
     }
 
+    /// The process's peak resident memory so far, in bytes (`getrusage`; Linux reports KiB).
+    static func peakResidentBytes() -> Int {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        #if os(Linux)
+        return Int(usage.ru_maxrss) * 1024
+        #else
+        return Int(usage.ru_maxrss)
+        #endif
+    }
+
+    /// Prints and records the peak resident memory after `work` (peaks only grow: run one
+    /// configuration per process to attribute it).
+    func reportPeakMemory(after work: String) {
+        let bytes = Self.peakResidentBytes()
+        print("    peak resident memory so far: \(String(format: "%.2f", Double(bytes) / Double(1 << 30))) GiB")
+        record("memory", "peak RSS after \(work)", seconds: 0, extra: ["bytes": Double(bytes)])
+    }
+
     /// Writes the report as JSON (sorted keys, snake_case).
     func writeReport(to path: String) throws {
         let encoder = JSONEncoder()

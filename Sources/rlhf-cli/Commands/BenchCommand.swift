@@ -81,7 +81,8 @@ struct BenchCommand: ParsableCommand {
     /// sampling weights, and how far their log-probs are from float32. On `--model` when given
     /// (a real model's log-prob error means something; random weights' barely does).
     func samplingTable() throws {
-        let model = try self.model.map { try ModelOptions.load(path: $0).model } ?? LlamaModel(configuration: .smolLM2_135M, seed: 0)
+        let loaded = try self.model.map { try ModelOptions.load(path: $0) }
+        let model = loaded?.model ?? LlamaModel(configuration: .smolLM2_135M, seed: 0)
         model.trainable = .none
         let V = model.configuration.vocabularySize
         var generator = SeededGenerator(seed: 2)
@@ -102,8 +103,8 @@ struct BenchCommand: ParsableCommand {
               + String(format: "(%.1f GFLOP/s", prefillGigaflops) + roofNote(gigaflops: prefillGigaflops) + ")")
         record("sampling", "prompt prefill, 256 tokens", seconds: prefill, tokensPerSecond: 256 / prefill, gigaflops: prefillGigaflops)
         let prompts = samplingBatches.map { batch in (0..<batch).map { _ in randomTokens(16) } }
-        func sample(_ label: String, weightBytes: Int) throws {
-            for (batch, rows) in zip(samplingBatches, prompts) {
+        func sample(_ label: String, weightBytes: Int, batches: [Int]) throws {
+            for (batch, rows) in zip(samplingBatches, prompts) where batches.contains(batch) {
                 let parameters = SamplingParameters(temperature: 1, maximumNewTokens: newTokens, seed: 1)
                 let begin = clock.now
                 let result = try model.generate(prompts: rows, parameters: parameters)
@@ -118,15 +119,22 @@ struct BenchCommand: ParsableCommand {
                        gigabytesPerSecond: bandwidth)
             }
         }
-        try sample("", weightBytes: model.parameterCount * 4)
+        try sample("", weightBytes: model.parameterCount * 4, batches: samplingBatches)
         guard let weights = model.quantizeForSampling(.q8_0) else {
             print("  (no Q8_0 sampling: the quantized kernel needs AVX2/FMA)")
             return
         }
         let floatBytes = (model.parameterCount - weights.weightCount) * 4
-        try sample(", Q8_0 weights", weightBytes: weights.byteCount + floatBytes)
-        let error = try model.samplingWeightError(tokens: (0..<4).map { _ in randomTokens(48) })
-        print("  Q8_0 vs float32 over \(error.positions) positions: next-token log-prob |Δ| mean \(String(format: "%.4f", error.meanAbsoluteLogProbDifference)), max \(String(format: "%.4f", error.maximumAbsoluteLogProbDifference)) nats; KL \(String(format: "%.2e", error.meanKL)); argmax changed at \(error.argmaxChanges)")
+        // Larger batches read the float weights (QuantizedMatrix.fasterRows): nothing to time there.
+        try sample(", Q8_0 weights", weightBytes: weights.byteCount + floatBytes, batches: samplingBatches.filter { $0 <= QuantizedMatrix.fasterRows })
+        // Natural text when the model has a tokenizer (random tokens drive it far off its data).
+        let texts = ["The quick brown fox jumps over the lazy dog, and the dog does not seem to mind at all.",
+                     "To make a cup of tea, boil fresh water, warm the pot, add the leaves and wait four minutes.",
+                     "In 1969, two astronauts walked on the Moon while a third orbited above them in the command module.",
+                     "def fibonacci(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a"]
+        let errorRows = loaded?.tokenizer.map { tokenizer in texts.map { Array(tokenizer.encode($0).prefix(48)) } } ?? (0..<4).map { _ in randomTokens(48) }
+        let error = try model.samplingWeightError(tokens: errorRows)
+        print("  Q8_0 vs float32 over \(error.positions) positions of \(loaded?.tokenizer == nil ? "random tokens" : "4 English and code texts"): next-token log-prob |Δ| mean \(String(format: "%.4f", error.meanAbsoluteLogProbDifference)), max \(String(format: "%.4f", error.maximumAbsoluteLogProbDifference)) nats; KL \(String(format: "%.2e", error.meanKL)); argmax changed at \(error.argmaxChanges)")
         record("sampling", "q8_0 log-prob error", seconds: 0, extra: ["mean_abs_logprob_difference": error.meanAbsoluteLogProbDifference,
                                                                      "max_abs_logprob_difference": error.maximumAbsoluteLogProbDifference,
                                                                      "mean_kl": error.meanKL, "argmax_changes": Double(error.argmaxChanges)])
@@ -198,6 +206,7 @@ struct BenchCommand: ParsableCommand {
                   + String(format: "%.1f", gigaflops) + roofNote(gigaflops: gigaflops))
             record("model", "\(work), B=\(B) T=\(T)", seconds: seconds, tokensPerSecond: tokenCount / seconds, gigaflops: gigaflops)
         }
+        reportPeakMemory(after: "the training step")
     }
 
     /// Reward-model scoring (scalar head at the last token, no vocabulary projection) and a
