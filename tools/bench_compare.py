@@ -92,7 +92,7 @@ def main(folder):
 
     machine = (bench or sampling or rl or {}).get("machine", {})
     cpu = machine.get("cpu", {})
-    print(f"CPU: {cpu.get('model', '?')} ({cpu.get('family_and_model', '?')}), {cpu.get('logical_cp_us', cpu.get('logical_cpus', '?'))} CPUs, "
+    print(f"CPU: {cpu.get('model', '?')} ({cpu.get('family_and_model', '?')}), {cpu.get('logical_processor_count', '?')} CPUs, "
           f"{' '.join(cpu.get('vector_features', []))}; kernels {machine.get('kernels', '?')}, threads {machine.get('threads', '?')}")
     if machine.get("gemm_roof_gigaflops"):
         print(f"roofs: sgemm {machine['gemm_roof_gigaflops']:.1f} GFLOP/s, memory read {machine.get('memory_roof_gigabytes_per_second', 0):.1f} GB/s")

@@ -8,7 +8,7 @@ public struct CPUInfo: Sendable, Codable, Equatable {
     /// Vendor family / model numbers (e.g. 25 / 1 is Zen 3, 25 / 17 Zen 4), as "family F model M".
     public var familyAndModel: String
     /// Logical CPUs online.
-    public var logicalCPUs: Int
+    public var logicalProcessorCount: Int
     /// The vector extensions present, of those the kernels care about (avx2, fma, avx512f, …).
     public var vectorFeatures: [String]
     /// Per-core L1 data and L2, and the shared L3, in bytes (0 when unknown).
@@ -18,7 +18,7 @@ public struct CPUInfo: Sendable, Codable, Equatable {
     public static let current = CPUInfo.read()
 
     static func read() -> CPUInfo {
-        var info = CPUInfo(model: "", familyAndModel: "", logicalCPUs: ProcessInfo.processInfo.activeProcessorCount,
+        var info = CPUInfo(model: "", familyAndModel: "", logicalProcessorCount: ProcessInfo.processInfo.activeProcessorCount,
                            vectorFeatures: [], l1DataBytes: 0, l2Bytes: 0, l3Bytes: 0)
         if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) {
             var fields = [String: String]()
@@ -68,7 +68,7 @@ public struct CPUInfo: Sendable, Codable, Equatable {
     public var summary: String {
         func size(_ bytes: Int) -> String { bytes >= 1 << 20 ? "\(bytes >> 20) MiB" : "\(bytes >> 10) KiB" }
         var parts = [(model.isEmpty ? "unknown CPU" : model) + (familyAndModel.isEmpty ? "" : " (\(familyAndModel))"),
-                     "\(logicalCPUs) CPUs", vectorFeatures.isEmpty ? "no vector extensions listed" : vectorFeatures.joined(separator: " ")]
+                     "\(logicalProcessorCount) CPUs", vectorFeatures.isEmpty ? "no vector extensions listed" : vectorFeatures.joined(separator: " ")]
         if l1DataBytes > 0 { parts.append("L1d \(size(l1DataBytes))") }
         if l2Bytes > 0 { parts.append("L2 \(size(l2Bytes))") }
         if l3Bytes > 0 { parts.append("L3 \(size(l3Bytes))") }

@@ -9,6 +9,8 @@ struct CPUFeaturesTests {
     func switches() {
         #expect(CPUFeatures.avx2FMA == (CPUFeatures.hardwareAVX2FMA && !CPUFeatures.isSwitchedOff("RLHF_SIMD_KERNELS")))
         #expect(SmallBatchGEMM.isAvailable == (CPUFeatures.avx2FMA && !CPUFeatures.isSwitchedOff("RLHF_SMALL_GEMM")))
+        #expect(QuantizedMatrix.isAvailable == (CPUFeatures.avx2FMA && !CPUFeatures.isSwitchedOff("RLHF_QUANTIZED_GEMM")))
+        #expect(QuantizedMatrix.fasterRows == (CPUFeatures.avx512 ? 8 : 4))
         #expect(CPUFeatures.avx512 == (CPUFeatures.avx2FMA && CPUFeatures.hardwareAVX512 && !CPUFeatures.isSwitchedOff("RLHF_AVX512")))
         #expect(CPUFeatures.kernelLevel == (CPUFeatures.avx512 ? "avx512" : CPUFeatures.avx2FMA ? "avx2" : "portable"))
         #if !(arch(x86_64) || arch(i386))
@@ -20,8 +22,8 @@ struct CPUFeaturesTests {
     func cpuInfo() {
         #expect(CPUInfo.parseCacheSize("32K\n") == 32 << 10 && CPUInfo.parseCacheSize("1M") == 1 << 20 && CPUInfo.parseCacheSize("512") == 512)
         let info = CPUInfo.current
-        #expect(info.logicalCPUs >= 1)
-        #expect(info.summary.contains("\(info.logicalCPUs) CPUs"))
+        #expect(info.logicalProcessorCount >= 1)
+        #expect(info.summary.contains("\(info.logicalProcessorCount) CPUs"))
         #if os(Linux) && arch(x86_64)
         #expect(info.vectorFeatures.contains("avx512f") || !CPUFeatures.hardwareAVX512)
         #expect(!info.model.isEmpty)
