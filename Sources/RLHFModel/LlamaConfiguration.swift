@@ -78,6 +78,14 @@ public struct LlamaConfiguration: Codable, Sendable, Equatable {
         tiedEmbeddings: true, maximumSequenceLength: 8192,
         beginningOfSequenceTokenId: 1, endOfSequenceTokenId: 2, paddingTokenId: 2)
 
+    /// SmolLM2-360M's shapes (hidden 960, FFN 2560, 32 blocks, 15 query / 5 KV heads, tied
+    /// embeddings): the next size up, for scaling measurements.
+    public static let smolLM2_360M = LlamaConfiguration(
+        vocabularySize: 49152, hiddenSize: 960, intermediateSize: 2560, blockCount: 32,
+        attentionHeadCount: 15, keyValueHeadCount: 5, ropeTheta: 100_000, rmsNormEpsilon: 1e-5,
+        tiedEmbeddings: true, maximumSequenceLength: 8192,
+        beginningOfSequenceTokenId: 1, endOfSequenceTokenId: 2, paddingTokenId: 2)
+
     /// Width of the query projection output, NH·HS.
     public var queryWidth: Int { attentionHeadCount * headDimension }
     /// Width of the key (and of the value) projection output, KVH·HS.

@@ -15,6 +15,8 @@ struct BenchCommand: ParsableCommand {
             shared/bench/torch_bench.py. Compare ratios from one run: this machine is shared and noisy.
             """)
 
+    @Option(help: "Model shapes of the random-weight benchmarks: 135m (SmolLM2-135M), 360m (SmolLM2-360M) or tiny (2 blocks, d 64, vocabulary 256).")
+    var shape: String = "135m"
     @Option(help: "Batch size B.") var batchSize: Int = 4
     @Option(help: "Sequence length T.") var sequenceLength: Int = 128
     @Option(help: "Timed repetitions (the best is reported).") var repeats: Int = 3
@@ -39,7 +41,20 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Write every figure, with the machine and the roofs, to this JSON file.")
     var json: String?
 
+    /// The configuration `--shape` names.
+    func benchConfiguration() throws -> LlamaConfiguration {
+        switch shape.lowercased() {
+        case "135m": return .smolLM2_135M
+        case "360m": return .smolLM2_360M
+        case "tiny":
+            return LlamaConfiguration(vocabularySize: 256, hiddenSize: 64, intermediateSize: 192, blockCount: 2, attentionHeadCount: 4,
+                                      keyValueHeadCount: 2, ropeTheta: 10_000, maximumSequenceLength: 4096)
+        default: throw ValidationError("unknown --shape \(shape): 135m, 360m or tiny")
+        }
+    }
+
     func run() throws {
+        _ = try benchConfiguration()
         printHeader()
         try tables()
         if let json { try writeReport(to: json) }
@@ -82,14 +97,14 @@ struct BenchCommand: ParsableCommand {
     /// (a real model's log-prob error means something; random weights' barely does).
     func samplingTable() throws {
         let loaded = try self.model.map { try ModelOptions.load(path: $0) }
-        let model = loaded?.model ?? LlamaModel(configuration: .smolLM2_135M, seed: 0)
+        let model = try loaded?.model ?? LlamaModel(configuration: benchConfiguration(), seed: 0)
         model.trainable = .none
         let V = model.configuration.vocabularySize
         var generator = SeededGenerator(seed: 2)
         func randomTokens(_ count: Int) -> [Int] { (0..<count).map { _ in Int(generator.next() % UInt64(V)) } }
         let clock = ContinuousClock()
         print("")
-        print("Sampling with the KV cache (\(self.model ?? "SmolLM2-135M shapes, random weights"), 16-token prompts, \(newTokens) new tokens, temperature 1)")
+        print("Sampling with the KV cache (\(self.model ?? "\(shape) shapes, random weights"), 16-token prompts, \(newTokens) new tokens, temperature 1)")
         print("  " + pad("work", 36) + pad("seconds", 10) + pad("tokens/s", 10) + "GB/s of weights")
         let prompt = randomTokens(256)
         let cache = model.makeCache(batchSize: 1, capacity: 256)
@@ -179,7 +194,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func modelTable() throws {
-        let configuration = LlamaConfiguration.smolLM2_135M
+        let configuration = try benchConfiguration()
         let model = LlamaModel(configuration: configuration, seed: 0)
         let N = Double(model.parameterCount)
         let B = batchSize, T = sequenceLength
@@ -188,7 +203,7 @@ struct BenchCommand: ParsableCommand {
         let batch = TokenBatch(tokens: tokens, lengths: [Int32](repeating: Int32(T), count: B), sequenceLength: T)
         let optimizer = AdamW(model: model, configuration: .init())
         let clock = ContinuousClock()
-        print("SmolLM2-135M shapes, random weights, \(Int(N)) parameters, B=\(B) T=\(T), GEMM: \(model.multiplier.name)")
+        print("\(shape) shapes, random weights, \(Int(N)) parameters, B=\(B) T=\(T), GEMM: \(model.multiplier.name)")
 
         let forward = try time { _ = try model.forward(batch) }
         let training = try time {
