@@ -77,6 +77,29 @@ struct CommandLineTests {
         for command in ["sft", "generate", "logprobs", "inspect", "bench"] { #expect(help.output.contains(command)) }
     }
 
+    @Test("bench: the CPU header and roofs, figures with their roof share, --json with the machine; a bad --shape is named")
+    func benchReport() throws {
+        let directory = NSTemporaryDirectory() + "swift-rlhf-bench-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try Self.run(["bench", "--shape", "tiny", "--model-only", "--repeats", "1", "--batch-size", "2",
+                                   "--sequence-length", "16", "--json", directory + "/bench.json"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("CPU: ") && result.output.contains("kernels: ") && result.output.contains("roofs: "))
+        #expect(result.output.contains("train step (fwd+bwd+AdamW)") && result.output.contains("peak resident memory"))
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/bench.json"))) as? [String: Any]
+        let machine = report?["machine"] as? [String: Any], cpu = machine?["cpu"] as? [String: Any]
+        #expect((cpu?["logical_processor_count"] as? Int ?? 0) >= 1)
+        #expect(["avx512", "avx2", "portable"].contains(machine?["kernels"] as? String ?? ""))
+        let records = report?["records"] as? [[String: Any]] ?? []
+        let training = records.first { ($0["work"] as? String)?.hasPrefix("train step") == true }
+        #expect((training?["tokens_per_second"] as? Double ?? 0) > 0 && (training?["gigaflops"] as? Double ?? 0) > 0)
+        #expect(records.contains { $0["section"] as? String == "memory" })
+
+        let bad = try Self.run(["bench", "--shape", "huge"])
+        #expect(bad.status != 0 && bad.error.contains("unknown --shape huge"))
+    }
+
     @Test func inspectDescribesSmolLM2() throws {
         let result = try Self.run(["inspect", ReferencePaths.smolLM2GGUF])
         #expect(result.status == 0, "\(result.error)")

@@ -22,6 +22,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed repetitions (the best is reported).") var repeats: Int = 3
     @Flag(help: "Skip the (slow) portable-kernel GEMM figures.") var skipPortable = false
     @Flag(help: "Skip the model benchmarks (GEMM only).") var gemmOnly = false
+    @Flag(help: "Run only the forward and training-step benchmark (for scaling runs over --shape, -B, -T, RLHF_THREADS).")
+    var modelOnly = false
     @Flag(help: "Skip the sampling benchmarks.") var skipSampling = false
     @Flag(help: "Run only the sampling benchmarks.") var samplingOnly = false
     @Flag(help: "Run only the reward-model scoring benchmarks.") var rewardsOnly = false
@@ -65,6 +67,7 @@ struct BenchCommand: ParsableCommand {
         if p3o { return try rlTable() }
         if samplingOnly { return try samplingTable() }
         if rewardsOnly { return try rewardTable() }
+        if modelOnly { return try modelTable() }
         gemmTable()
         if !gemmOnly { try modelTable() }
         if !gemmOnly && !skipSampling { try samplingTable() }
