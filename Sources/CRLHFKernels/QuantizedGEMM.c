@@ -37,6 +37,8 @@ enum { TILE_ROWS = 12 };
 // Largest M that takes the fused tiles rather than the scratch (measured on Zen 4; see the bench).
 enum { FUSED_ROWS_AVX512 = 8, FUSED_ROWS_AVX2 = 4 };
 
+int rlhf_q8_fused_rows(int avx512) { return avx512 ? FUSED_ROWS_AVX512 : FUSED_ROWS_AVX2; }
+
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 

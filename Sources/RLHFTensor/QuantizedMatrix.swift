@@ -27,7 +27,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// widened in registers (8 rows with AVX-512, 4 with AVX2); beyond it they go through a scratch
     /// block, which measured slower than streaming the float weights (batch 16: 298–340 tokens/s
     /// against 340–386, Zen 4), so decoding reads the float weights there.
-    public static var fasterRows: Int { CPUFeatures.avx512 ? 8 : 4 }
+    public static var fasterRows: Int { Int(rlhf_q8_fused_rows(CPUFeatures.avx512 ? 1 : 0)) }
 
     /// Whether a [rows, columns] matrix can be held this way (columns a multiple of 32).
     public static func supports(columns: Int) -> Bool { columns > 0 && columns % 32 == 0 }

@@ -19,4 +19,8 @@ void rlhf_q8_quantize(int rows, int K, const float *W, long ld, int8_t *values, 
 void rlhf_q8_gemm_nt(int M, int n0, int n1, int K, const float *A, int lda, const int8_t *values, const float *scales,
                      float beta, float *C, int ldc, int avx512);
 
+/// Largest M for which rlhf_q8_gemm_nt widens the weights in registers (beyond it, a scratch
+/// block): 8 with `avx512`, 4 without.
+int rlhf_q8_fused_rows(int avx512);
+
 #endif
