@@ -10,13 +10,14 @@ extension LlamaModel {
     /// Entries at positions without an output are ignored. Each forward pass supports one backward.
     public func backward(tokenLogProbGradients: [Float]? = nil, valueGradients: [Float]? = nil) throws {
         guard let s = trainingStorage, s.forwardDone else { throw LlamaError.backwardWithoutForward }
-        if let g = tokenLogProbGradients, g.count != s.rows {
-            throw LlamaError.gradientCountMismatch(what: "tokenLogProbGradients", expected: s.rows, actual: g.count)
+        let positions = s.batchSize * s.sequenceLength
+        if let g = tokenLogProbGradients, g.count != positions {
+            throw LlamaError.gradientCountMismatch(what: "tokenLogProbGradients", expected: positions, actual: g.count)
         }
         if let g = valueGradients {
             if !hasScalarHead { throw LlamaError.noScalarHead }
-            if g.count != s.rows {
-                throw LlamaError.gradientCountMismatch(what: "valueGradients", expected: s.rows, actual: g.count)
+            if g.count != positions {
+                throw LlamaError.gradientCountMismatch(what: "valueGradients", expected: positions, actual: g.count)
             }
         }
         let lowestNeeded = trainable.tokenEmbedding ? 0 : min(trainable.lowestTrainableBlock, configuration.blockCount)
@@ -59,7 +60,7 @@ extension LlamaModel {
     /// (when `needInputGradient`).
     private func blockBackward(_ l: Int, _ s: ActivationStorage, needInputGradient: Bool) {
         let c = configuration
-        let B = s.batchSize, T = s.sequenceLength, N = s.rows, C = s.C, W = s.W, Y = s.Y, F = s.F
+        let N = s.rows, C = s.C, W = s.W, Y = s.Y, F = s.F
         let NH = c.attentionHeadCount, KVH = c.keyValueHeadCount, HS = c.headDimension
         let o = layout.blocks[l], v = s.block(l)
         let P = parameters.pointer
@@ -68,7 +69,8 @@ extension LlamaModel {
         let x = v.input, xn1 = v.normed1, r1 = v.rstd1, qkv = v.qkv, att = v.probabilities
         let y = v.attentionOutput, mid = v.middle, xn2 = v.normed2, r2 = v.rstd2, gu = v.gateUp, a = v.activated
         let dResidual = s.dResidual.pointer, dNormed = s.dNormed.pointer
-        let shape = AttentionShape(batchSize: B, sequenceLength: T, queryHeads: NH, keyValueHeads: KVH, headDimension: HS)
+        let T = s.sequenceLength
+        let shape = AttentionShape(batchSize: s.batchSize, sequenceLength: T, queryHeads: NH, keyValueHeads: KVH, headDimension: HS)
 
         // MLP. Forward: out = mid + down(silu(gate(xn2)) ⊙ up(xn2)), xn2 = RMSNorm(mid).
         if let G {
@@ -97,9 +99,13 @@ extension LlamaModel {
         let dqkv = s.dQKV.pointer
         dqkv.update(repeating: 0, count: N * W)
         Attention.backward(outputGradient: s.dAttentionOutput.pointer, queryKeyValue: qkv, probabilities: att,
-                           lengths: s.lengths, shape: shape, queryKeyValueGradient: dqkv)
-        rotary.apply(dqkv, rows: N, sequenceLength: T, width: W, column: 0, heads: NH, headDimension: HS, inverse: true)
-        rotary.apply(dqkv, rows: N, sequenceLength: T, width: W, column: NH * HS, heads: KVH, headDimension: HS, inverse: true)
+                           packing: s.packing, shape: shape, queryKeyValueGradient: dqkv)
+        s.packing.position.withUnsafeBufferPointer { positions in
+            rotary.apply(dqkv, rows: N, sequenceLength: T, width: W, column: 0, heads: NH, headDimension: HS, inverse: true,
+                         positions: positions.baseAddress)
+            rotary.apply(dqkv, rows: N, sequenceLength: T, width: W, column: NH * HS, heads: KVH, headDimension: HS, inverse: true,
+                         positions: positions.baseAddress)
+        }
         if let G {
             linearWeightGradient(outputGradient: dqkv, input: xn1, into: G + o.queryKeyValue, rows: N, inFeatures: C, outFeatures: W)
         }

@@ -31,13 +31,19 @@ extension LlamaModel {
     public func logits(for batch: TokenBatch) throws -> [Float] {
         try check(batch)
         let s = runTrunk(batch, retained: false)
-        let V = configuration.vocabularySize, C = configuration.hiddenSize, T = batch.sequenceLength
-        var result = [Float](repeating: 0, count: s.rows * V)
+        let V = configuration.vocabularySize, C = configuration.hiddenSize
+        let logits = FloatBuffer(count: max(1, s.rows) * V)
+        linear(s.finalNormed.pointer, weight: parameters.pointer + layout.outputHead, into: logits.pointer,
+               rows: s.rows, inFeatures: C, outFeatures: V)
+        return unpack(logits.pointer, width: V, packing: s.packing)
+    }
+
+    /// A [rows, width] matrix of a packed pass laid out [B, T, width], zero on padding.
+    func unpack(_ rows: UnsafePointer<Float>, width: Int, packing: SequencePacking) -> [Float] {
+        var result = [Float](repeating: 0, count: packing.batchSize * packing.sequenceLength * width)
         result.withUnsafeMutableBufferPointer { out in
-            linear(s.finalNormed.pointer, weight: parameters.pointer + layout.outputHead, into: out.baseAddress!,
-                   rows: s.rows, inFeatures: C, outFeatures: V)
-            for b in 0..<batch.batchSize {
-                for t in Int(batch.lengths[b])..<T { (out.baseAddress! + (b * T + t) * V).update(repeating: 0, count: V) }
+            for (position, row) in packing.rowOfPosition.enumerated() where row >= 0 {
+                (out.baseAddress! + position * width).update(from: rows + Int(row) * width, count: width)
             }
         }
         return result
@@ -47,7 +53,7 @@ extension LlamaModel {
     public func hiddenStates(for batch: TokenBatch) throws -> [Float] {
         try check(batch)
         let s = runTrunk(batch, retained: false)
-        return Array(UnsafeBufferPointer(start: s.finalNormed.pointer, count: s.rows * configuration.hiddenSize))
+        return unpack(s.finalNormed.pointer, width: configuration.hiddenSize, packing: s.packing)
     }
 
     /// Embedding → blocks → final RMSNorm, filling the activation storage.

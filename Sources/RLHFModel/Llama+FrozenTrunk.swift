@@ -61,9 +61,14 @@ extension LlamaModel {
         try check(batch)
         let s = runBlocks(batch, retained: false, range: 0..<block)
         let C = configuration.hiddenSize, T = batch.sequenceLength
-        let source = s.residual(block)
+        let source = s.residual(block), map = s.packing.rowOfPosition
         let rows = (0..<batch.batchSize).map { b in
-            Array(UnsafeBufferPointer(start: source + b * T * C, count: Int(batch.lengths[b]) * C))
+            [Float](unsafeUninitializedCapacity: Int(batch.lengths[b]) * C) { row, count in
+                for t in 0..<Int(batch.lengths[b]) {
+                    (row.baseAddress! + t * C).update(from: source + Int(map[b * T + t]) * C, count: C)
+                }
+                count = Int(batch.lengths[b]) * C
+            }
         }
         return TrunkStates(block: block, width: C, rows: rows)
     }
@@ -83,58 +88,70 @@ extension LlamaModel {
         for b in 0..<batch.batchSize {
             precondition(states.rows[b].count == Int(batch.lengths[b]) * C, "row \(b): states do not match its length")
         }
-        let s = runBlocks(batch, retained: retainForBackward, range: states.block..<configuration.blockCount) { residual in
-            // Real positions from the states, padding zero.
-            residual.update(repeating: 0, count: batch.batchSize * T * C)
+        let s = runBlocks(batch, retained: retainForBackward, range: states.block..<configuration.blockCount) { residual, packing in
+            // A shared row takes the states of the sequence that owns it (all agree up to rounding).
             for b in 0..<batch.batchSize {
-                states.rows[b].withUnsafeBufferPointer { (residual + b * T * C).update(from: $0.baseAddress!, count: $0.count) }
+                states.rows[b].withUnsafeBufferPointer { source in
+                    for t in 0..<Int(batch.lengths[b]) {
+                        let row = Int(packing.rowOfPosition[b * T + t])
+                        if packing.owner[row] == Int32(b) { (residual + row * C).update(from: source.baseAddress! + t * C, count: C) }
+                    }
+                }
             }
         }
         return heads(s, tokenLogProbs: tokenLogProbs, values: values, retained: retainForBackward)
     }
 
-    /// Blocks `range` on `batch`: from the embeddings when `initialStates` is nil (the range must
-    /// then start at 0), else from the [B·T, C] states it writes into the residual entering
+    /// Blocks `range` on `batch`, packed (``SequencePacking``; prefixes shared unless
+    /// ``sharesPrefixes`` is off): from the embeddings when `initialStates` is nil (the range must
+    /// then start at 0), else from the states it writes into the packed residual entering
     /// `range.lowerBound`; the final RMSNorm when the range ends at the last block.
     func runBlocks(
-        _ batch: TokenBatch, retained: Bool, range: Range<Int>, initialStates: ((UnsafeMutablePointer<Float>) -> Void)? = nil
+        _ batch: TokenBatch, retained: Bool, range: Range<Int>,
+        initialStates: ((UnsafeMutablePointer<Float>, SequencePacking) -> Void)? = nil
     ) -> ActivationStorage {
         let c = configuration
-        let B = batch.batchSize, T = batch.sequenceLength
-        let existing = retained ? trainingStorage : inferenceStorage
-        let s: ActivationStorage
-        if let existing, existing.fits(batchSize: B, sequenceLength: T, retained: retained, firstBlock: range.lowerBound) {
-            s = existing
-        } else {
-            if retained { trainingStorage = nil } else { inferenceStorage = nil }
-            s = ActivationStorage(configuration: c, batchSize: B, sequenceLength: T, retained: retained, firstBlock: range.lowerBound)
-            if retained { trainingStorage = s } else { inferenceStorage = s }
-        }
+        let packing = SequencePacking(batch, sharingPrefixes: sharesPrefixes, heads: c.attentionHeadCount)
+        let s = activationStorage(for: packing, retained: retained, firstBlock: range.lowerBound)
+        s.load(batch, packing: packing)
         s.forwardDone = false
         if retained { trainingStartBlock = range.lowerBound }
-        batch.tokens.withUnsafeBufferPointer { s.tokens.update(from: $0.baseAddress!, count: s.rows) }
-        batch.lengths.withUnsafeBufferPointer { s.lengths.update(from: $0.baseAddress!, count: B) }
-        s.logProbStarts = batch.logProbStarts
         let N = s.rows, C = s.C
         let P = parameters.pointer
-        let shape = AttentionShape(batchSize: B, sequenceLength: T, queryHeads: c.attentionHeadCount,
-                                   keyValueHeads: c.keyValueHeadCount, headDimension: c.headDimension)
+        let shape = AttentionShape(batchSize: batch.batchSize, sequenceLength: batch.sequenceLength,
+                                   queryHeads: c.attentionHeadCount, keyValueHeads: c.keyValueHeadCount, headDimension: c.headDimension)
         if let initialStates {
-            initialStates(s.residual(range.lowerBound))
+            initialStates(s.residual(range.lowerBound), packing)
         } else {
             precondition(range.lowerBound == 0, "without initial states the blocks start at 0")
             Embedding.forward(tokens: s.tokens, table: P + layout.tokenEmbedding, output: s.residual(0), rows: N, width: C)
         }
-        for l in range {
-            let v = s.block(l)
-            blockForward(l, BlockBuffers(v), rows: N, sequenceLength: T) { qkv, y in
-                Attention.forward(queryKeyValue: qkv, lengths: s.lengths, shape: shape, probabilities: v.probabilities, output: y)
+        packing.position.withUnsafeBufferPointer { positions in
+            for l in range {
+                let v = s.block(l)
+                blockForward(l, BlockBuffers(v), rows: N, sequenceLength: batch.sequenceLength, positions: positions.baseAddress) { qkv, y in
+                    Attention.forward(queryKeyValue: qkv, packing: packing, shape: shape, probabilities: v.probabilities, output: y)
+                }
             }
         }
         if range.upperBound == c.blockCount {
             RMSNorm.forward(input: s.residual(c.blockCount), weight: P + layout.finalNorm, output: s.finalNormed.pointer,
                             reciprocalRMS: s.finalRstd.pointer, rows: N, width: C, epsilon: c.rmsNormEpsilon)
         }
+        return s
+    }
+
+    /// The retained or inference storage, reused when `packing` fits it, else replaced by one with
+    /// a quarter more room than asked (so that slowly growing batches do not reallocate each step).
+    private func activationStorage(for packing: SequencePacking, retained: Bool, firstBlock: Int) -> ActivationStorage {
+        let existing = retained ? trainingStorage : inferenceStorage
+        if let existing, existing.fits(packing, retained: retained, firstBlock: firstBlock) { return existing }
+        if retained { trainingStorage = nil } else { inferenceStorage = nil }
+        let slack = existing == nil ? 1.0 : 1.25
+        let s = ActivationStorage(
+            configuration: configuration, rowCapacity: Int(Double(packing.rowCount) * slack),
+            probabilityCapacity: Int(Double(packing.probabilityCount) * slack), retained: retained, firstBlock: firstBlock)
+        if retained { trainingStorage = s } else { inferenceStorage = s }
         return s
     }
 }

@@ -9,17 +9,43 @@ import RLHFTensor
 /// computed, and backward only touches rows whose log-prob has a non-zero gradient (prompt tokens
 /// and padding cost nothing).
 extension LlamaModel {
-    /// Rows b·T + t (t + 1 < length) whose logits predict a real next token.
-    private func predictingRows(_ s: ActivationStorage) -> [Int] {
-        var rows = [Int]()
-        rows.reserveCapacity(s.rows)
+    /// Finds the rows whose logits predict a scored real token (position t of sequence b scores
+    /// token t + 1, from its first scored position on) and the tokens each predicts, into the
+    /// storage's head tables.
+    private func collectHeadTargets(_ s: ActivationStorage) {
+        let T = s.sequenceLength, map = s.packing.rowOfPosition
+        var indexOfRow = [Int32: Int32]()
+        var rows = [Int](), perRow = [[(position: Int32, token: Int32)]]()
         for b in 0..<s.batchSize {
             let length = Int(s.lengths[b])
-            // Row r predicts the token at r + 1; the first scored position p is predicted by p − 1.
+            // The first scored position p is predicted by p − 1.
             let first = max(0, Int(s.logProbStarts?[b] ?? 1) - 1)
-            if length - 1 > first { rows.append(contentsOf: (b * s.sequenceLength + first)..<(b * s.sequenceLength + length - 1)) }
+            guard length - 1 > first else { continue }
+            for t in first..<(length - 1) {
+                let row = map[b * T + t]
+                let index: Int32
+                if let known = indexOfRow[row] {
+                    index = known
+                } else {
+                    index = Int32(rows.count)
+                    indexOfRow[row] = index
+                    rows.append(Int(row))
+                    perRow.append([])
+                }
+                perRow[Int(index)].append((Int32(b * T + t + 1), s.batchTokens[b * T + t + 1]))
+            }
         }
-        return rows
+        s.headRows = rows
+        s.headTargetStarts = [0]
+        s.headTargetPositions = []
+        s.headTargetTokens = []
+        for targets in perRow {
+            for target in targets {
+                s.headTargetPositions.append(target.position)
+                s.headTargetTokens.append(target.token)
+            }
+            s.headTargetStarts.append(Int32(s.headTargetPositions.count))
+        }
     }
 
     /// A logits block of at least `logitFloats` floats, kept by the model between passes (one for
@@ -44,13 +70,13 @@ extension LlamaModel {
         for (j, row) in rows.enumerated() { (destination + j * C).update(from: source + row * C, count: C) }
     }
 
-    /// Computes log p(token[r+1] | ..r) for every predicting row; returns them laid out [B, T].
+    /// Computes log p(token t + 1 | tokens ≤ t) for every scored position; returns them laid out [B, T].
     func headForward(_ s: ActivationStorage) -> [Float] {
         let V = configuration.vocabularySize, C = configuration.hiddenSize
-        let rows = predictingRows(s)
-        s.headRows = rows
+        collectHeadTargets(s)
+        let rows = s.headRows
         s.headLogSumExp = [Float](repeating: 0, count: rows.count)
-        var result = [Float](repeating: 0, count: s.rows)
+        var result = [Float](repeating: 0, count: s.batchSize * s.sequenceLength)
         guard !rows.isEmpty else { s.cachedLogits = nil; return result }
         // Inference passes keep nothing for backward: they go through the rows in cache-sized
         // chunks. Retained passes keep every row's logits when they fit the budget.
@@ -60,12 +86,10 @@ extension LlamaModel {
         s.cachedLogits = cached ? logits : nil
         let inputs = FloatBuffer(count: chunk * C)
         let head = parameters.pointer + layout.outputHead
-        nonisolated(unsafe) let tokens = s.tokens
         result.withUnsafeMutableBufferPointer { resultBuffer in
             s.headLogSumExp.withUnsafeMutableBufferPointer { lseBuffer in
-                rows.withUnsafeBufferPointer { rowBuffer in
+                s.withHeadTargets { targets in
                     nonisolated(unsafe) let out = resultBuffer.baseAddress!, lse = lseBuffer.baseAddress!
-                    nonisolated(unsafe) let rowList = rowBuffer.baseAddress!
                     for start in stride(from: 0, to: rows.count, by: chunk) {
                         let n = min(chunk, rows.count - start)
                         gather(s.finalNormed.pointer, rows: rows[start..<(start + n)], width: C, into: inputs.pointer)
@@ -73,11 +97,12 @@ extension LlamaModel {
                         linear(inputs.pointer, weight: head, into: block, rows: n, inFeatures: C, outFeatures: V)
                         Parallel.forEachChunk(count: n, minimumChunk: 4) { range in
                             for j in range {
-                                let row = rowList[start + j]
                                 let rowLogits = block + j * V
                                 let logSumExp = VectorMath.logSumExp(rowLogits, count: V)
                                 lse[start + j] = logSumExp
-                                out[row + 1] = rowLogits[Int(tokens[row + 1])] - logSumExp
+                                for k in Int(targets.starts[start + j])..<Int(targets.starts[start + j + 1]) {
+                                    out[Int(targets.positions[k])] = rowLogits[Int(targets.tokens[k])] - logSumExp
+                                }
                             }
                         }
                     }
@@ -93,8 +118,10 @@ extension LlamaModel {
     func headBackward(_ s: ActivationStorage, gradients g: UnsafePointer<Float>, hiddenGradient dHidden: UnsafeMutablePointer<Float>) {
         let V = configuration.vocabularySize, C = configuration.hiddenSize
         let allRows = s.headRows
-        // Indices into headRows whose gradient is non-zero.
-        let active = allRows.indices.filter { g[allRows[$0] + 1] != 0 }
+        // Indices into headRows with a non-zero gradient at some position they score.
+        let active = allRows.indices.filter { i in
+            (Int(s.headTargetStarts[i])..<Int(s.headTargetStarts[i + 1])).contains { g[Int(s.headTargetPositions[$0])] != 0 }
+        }
         guard !active.isEmpty else { return }
         let cachedLogits = s.cachedLogits
         let chunk = cachedLogits != nil ? active.count : min(active.count, logitsChunkRows)
@@ -114,12 +141,11 @@ extension LlamaModel {
         let head = parameters.pointer + layout.outputHead
         let headTrains = configuration.tiedEmbeddings ? trainable.tokenEmbedding : trainable.outputHead
         let headGradient: UnsafeMutablePointer<Float>? = headTrains ? gradients.pointer + layout.outputHead : nil
-        nonisolated(unsafe) let tokens = s.tokens, g = g
+        nonisolated(unsafe) let g = g
         s.headLogSumExp.withUnsafeBufferPointer { lseBuffer in
             active.withUnsafeBufferPointer { activeBuffer in
-                allRows.withUnsafeBufferPointer { rowBuffer in
+                s.withHeadTargets { targets in
                     nonisolated(unsafe) let lse = lseBuffer.baseAddress!, activeList = activeBuffer.baseAddress!
-                    nonisolated(unsafe) let rowList = rowBuffer.baseAddress!
                     for start in stride(from: 0, to: active.count, by: chunk) {
                         let n = min(chunk, active.count - start)
                         let rows = active[start..<(start + n)].map { allRows[$0] }
@@ -130,13 +156,15 @@ extension LlamaModel {
                         }
                         Parallel.forEachChunk(count: n, minimumChunk: 4) { range in
                             for j in range {
+                                // dlogits = Σ over the positions this row scores of g · (onehot(token) − softmax).
                                 let index = activeList[start + j]
-                                let row = rowList[index]
-                                let weight = g[row + 1]
+                                let scored = Int(targets.starts[index])..<Int(targets.starts[index + 1])
+                                var weight: Float = 0
+                                for k in scored { weight += g[Int(targets.positions[k])] }
                                 let d = block + j * V
                                 _ = VectorMath.expShifted(d, shift: lse[index], into: d, count: V)
                                 for v in 0..<V { d[v] *= -weight }
-                                d[Int(tokens[row + 1])] += weight
+                                for k in scored { d[Int(targets.tokens[k])] += g[Int(targets.positions[k])] }
                             }
                         }
                         linearInputGradient(outputGradient: block, weight: head, into: inputGradients.pointer,

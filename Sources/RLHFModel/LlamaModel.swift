@@ -68,6 +68,10 @@ public final class LlamaModel: @unchecked Sendable {
     /// Quantized copies of frozen weights that decoding reads instead of the float parameters
     /// (``quantizeForSampling(_:)``); nil: decoding reads the parameters.
     public internal(set) var samplingWeights: SamplingWeights?
+    /// Whether teacher-forced passes compute a prefix that several rows of a batch share once
+    /// (``SequencePacking``): on by default; `RLHF_PREFIX_SHARING=off` or false computes every
+    /// row's positions separately (the same values up to float rounding; for comparison).
+    public var sharesPrefixes: Bool = !CPUFeatures.isSwitchedOff("RLHF_PREFIX_SHARING")
     /// Whether the model carries a scalar head (`score.weight`).
     public var hasScalarHead: Bool { layout.scalarHead != nil }
 

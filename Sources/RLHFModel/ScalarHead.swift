@@ -10,33 +10,27 @@ extension LlamaModel {
     /// Values [B, T] at real positions, zero on padding.
     func scalarHeadForward(_ s: ActivationStorage) -> [Float] {
         guard let offset = layout.scalarHead else { return [] }
-        let C = configuration.hiddenSize, T = s.sequenceLength
+        let C = configuration.hiddenSize
         let w = parameters.pointer + offset
-        var result = [Float](repeating: 0, count: s.rows)
-        for b in 0..<s.batchSize {
-            for t in 0..<Int(s.lengths[b]) {
-                let row = b * T + t
-                result[row] = VectorMath.dot(s.finalNormed.pointer + row * C, w, count: C)
-            }
+        var result = [Float](repeating: 0, count: s.batchSize * s.sequenceLength)
+        for (position, row) in s.packing.rowOfPosition.enumerated() where row >= 0 {
+            result[position] = VectorMath.dot(s.finalNormed.pointer + Int(row) * C, w, count: C)
         }
         return result
     }
 
-    /// dh[r] += g[r]·w; dw += Σ g[r]·h[r] (real positions only).
+    /// dh[r] += g[b, t]·w; dw += Σ g[b, t]·h[r] over the real positions (b, t) row r computes.
     func scalarHeadBackward(_ s: ActivationStorage, gradients g: UnsafePointer<Float>, hiddenGradient dHidden: UnsafeMutablePointer<Float>) {
         guard let offset = layout.scalarHead else { return }
-        let C = configuration.hiddenSize, T = s.sequenceLength
+        let C = configuration.hiddenSize
         let w = parameters.pointer + offset
         let dw: UnsafeMutablePointer<Float>? = trainable.scalarHead ? gradients.pointer + offset : nil
-        for b in 0..<s.batchSize {
-            for t in 0..<Int(s.lengths[b]) {
-                let row = b * T + t
-                let d = g[row]
-                guard d != 0 else { continue }
-                VectorMath.addScaled(w, scale: d, to: dHidden + row * C, count: C)
-                if let dw {
-                    VectorMath.addScaled(s.finalNormed.pointer + row * C, scale: d, to: dw, count: C)
-                }
+        for (position, packedRow) in s.packing.rowOfPosition.enumerated() where packedRow >= 0 {
+            let row = Int(packedRow), d = g[position]
+            guard d != 0 else { continue }
+            VectorMath.addScaled(w, scale: d, to: dHidden + row * C, count: C)
+            if let dw {
+                VectorMath.addScaled(s.finalNormed.pointer + row * C, scale: d, to: dw, count: C)
             }
         }
     }

@@ -1,14 +1,15 @@
 import RLHFTensor
 
-/// Causal grouped-query self-attention over a packed QKV matrix.
+/// Causal grouped-query self-attention over a QKV matrix whose rows are a ``SequencePacking``'s.
 ///
-/// Shapes (B batch, T length, NH query heads, KVH key/value heads, HS head size):
-/// - qkv [B·T, W] with W = (NH + 2·KVH)·HS: per row, NH query heads, then KVH key heads, then KVH
+/// Shapes (NH query heads, KVH key/value heads, HS head size, N rows):
+/// - qkv [N, W] with W = (NH + 2·KVH)·HS: per row, NH query heads, then KVH key heads, then KVH
 ///   value heads (RoPE already applied to queries and keys);
-/// - probabilities [B, NH, T, T] (saved for backward; zero above the diagonal and on padded rows);
-/// - output y [B·T, NH·HS].
-/// Query head h reads key/value head h / (NH / KVH). Row b only attends within its first
-/// `lengths[b]` positions; padded query rows produce zeros, so padding never leaks into results.
+/// - probabilities: per row at position t, NH × (t + 1) floats (saved for backward);
+/// - output y [N, NH·HS].
+/// Query head h reads key/value head h / (NH / KVH). A row attends only to the rows of its own
+/// sequence's earlier positions, so padding and other sequences never leak into results.
+/// (`batchSize` and `sequenceLength` of the shape matter only to the right-padded entry points.)
 public struct AttentionShape: Sendable {
     public let batchSize: Int, sequenceLength: Int
     public let queryHeads: Int, keyValueHeads: Int, headDimension: Int
@@ -28,90 +29,126 @@ public struct AttentionShape: Sendable {
 }
 
 public enum Attention {
-    /// Computes softmax(q·kᵀ/√HS + causal mask)·v for every row and head.
+    /// Computes softmax(q·kᵀ/√HS + causal mask)·v for every row and head of a packed batch: row r
+    /// (sequence b = `owner[r]`, position t) attends to the rows of b's positions 0...t. Its
+    /// probabilities go to `probabilities + probabilityOffsets[r]`, head by head (t + 1 each).
+    /// Rows that compute no position are left untouched.
     public static func forward(
-        queryKeyValue qkv: UnsafePointer<Float>, lengths: UnsafePointer<Int32>, shape: AttentionShape,
+        queryKeyValue qkv: UnsafePointer<Float>, packing: SequencePacking, shape: AttentionShape,
         probabilities att: UnsafeMutablePointer<Float>, output y: UnsafeMutablePointer<Float>
     ) {
-        let T = shape.sequenceLength, NH = shape.queryHeads, HS = shape.headDimension
+        let T = packing.sequenceLength, NH = shape.queryHeads, HS = shape.headDimension
         let W = shape.packedWidth, Y = shape.outputWidth
         let group = NH / shape.keyValueHeads
         let scale = 1 / Float(HS).squareRoot()
-        nonisolated(unsafe) let qkv = qkv, att = att, y = y, lengths = lengths
-        Parallel.forEach(count: shape.batchSize * NH) { task in
-            let b = task / NH, h = task % NH, kvh = h / group
-            let length = Int(lengths[b])
-            let keyColumn = NH * HS + kvh * HS
-            let valueColumn = (NH + shape.keyValueHeads) * HS + kvh * HS
-            for t in 0..<T {
-                let p = att + ((b * NH + h) * T + t) * T
-                let out = y + (b * T + t) * Y + h * HS
-                p.update(repeating: 0, count: T)
-                out.update(repeating: 0, count: HS)
-                guard t < length else { continue }
-                let q = qkv + (b * T + t) * W + h * HS
-                var maximum = -Float.infinity
-                for s in 0...t {
-                    let score = VectorMath.dot(q, qkv + (b * T + s) * W + keyColumn, count: HS) * scale
-                    p[s] = score
-                    maximum = max(maximum, score)
-                }
-                let sum = VectorMath.expShifted(p, shift: maximum, into: p, count: t + 1)
-                let inverse = 1 / sum
-                for s in 0...t {
-                    p[s] *= inverse
-                    VectorMath.addScaled(qkv + (b * T + s) * W + valueColumn, scale: p[s], to: out, count: HS)
+        nonisolated(unsafe) let qkv = qkv, att = att, y = y
+        packing.withRowTables { tables in
+            Parallel.forEach(count: packing.groups.count * NH) { task in
+                let h = task % NH, kvh = h / group
+                let keyColumn = NH * HS + kvh * HS
+                let valueColumn = (NH + shape.keyValueHeads) * HS + kvh * HS
+                for row in packing.groups[task / NH] {
+                    let r = Int(row), t = Int(tables.position[r])
+                    let keys = tables.rowOfPosition + Int(tables.owner[r]) * T
+                    let p = att + tables.probabilityOffsets[r] + h * (t + 1)
+                    let out = y + r * Y + h * HS
+                    out.update(repeating: 0, count: HS)
+                    let q = qkv + r * W + h * HS
+                    var maximum = -Float.infinity
+                    for s in 0...t {
+                        let score = VectorMath.dot(q, qkv + Int(keys[s]) * W + keyColumn, count: HS) * scale
+                        p[s] = score
+                        maximum = max(maximum, score)
+                    }
+                    let sum = VectorMath.expShifted(p, shift: maximum, into: p, count: t + 1)
+                    let inverse = 1 / sum
+                    for s in 0...t {
+                        p[s] *= inverse
+                        VectorMath.addScaled(qkv + Int(keys[s]) * W + valueColumn, scale: p[s], to: out, count: HS)
+                    }
                 }
             }
         }
     }
 
     /// Accumulates dqkv from dy. `dqkv` must be zeroed by the caller (key/value gradients of one
-    /// KV head gather contributions from all its query heads).
+    /// KV head gather contributions from all its query heads, and a shared row's from every
+    /// sequence that attends to it).
     ///
     /// In the forward pass y_t = Σ_s p_ts v_s with p_t = softmax(q_t·k_s·scale), so
     /// dv_s += p_ts dy_t; dp_ts = dy_t·v_s; ds_ts = p_ts (dp_ts − Σ_s' p_ts' dp_ts');
     /// dq_t += scale Σ_s ds_ts k_s; dk_s += scale ds_ts q_t.
     public static func backward(
         outputGradient dy: UnsafePointer<Float>, queryKeyValue qkv: UnsafePointer<Float>,
-        probabilities att: UnsafePointer<Float>, lengths: UnsafePointer<Int32>, shape: AttentionShape,
+        probabilities att: UnsafePointer<Float>, packing: SequencePacking, shape: AttentionShape,
         queryKeyValueGradient dqkv: UnsafeMutablePointer<Float>
     ) {
-        let T = shape.sequenceLength, NH = shape.queryHeads, KVH = shape.keyValueHeads
+        let T = packing.sequenceLength, NH = shape.queryHeads, KVH = shape.keyValueHeads
         let HS = shape.headDimension, W = shape.packedWidth, Y = shape.outputWidth
         let group = NH / KVH
         let scale = 1 / Float(HS).squareRoot()
-        nonisolated(unsafe) let qkv = qkv, att = att, dy = dy, dqkv = dqkv, lengths = lengths
-        // One task per (row, KV head): tasks never write the same floats.
-        Parallel.forEach(count: shape.batchSize * KVH) { task in
-            let b = task / KVH, kvh = task % KVH
-            let length = Int(lengths[b])
-            let keyColumn = NH * HS + kvh * HS
-            let valueColumn = (NH + KVH) * HS + kvh * HS
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: max(T, 1)) { scratch in
-                let ds = scratch.baseAddress!
-                for h in (kvh * group)..<((kvh + 1) * group) {
-                    for t in 0..<length {
-                        let p = att + ((b * NH + h) * T + t) * T
-                        let dyt = dy + (b * T + t) * Y + h * HS
-                        var weighted: Float = 0
-                        for s in 0...t {
-                            let dp = VectorMath.dot(dyt, qkv + (b * T + s) * W + valueColumn, count: HS)
-                            ds[s] = dp
-                            weighted += p[s] * dp
-                        }
-                        let q = qkv + (b * T + t) * W + h * HS
-                        let dq = dqkv + (b * T + t) * W + h * HS
-                        for s in 0...t {
-                            let rowS = (b * T + s) * W
-                            let d = p[s] * (ds[s] - weighted) * scale
-                            VectorMath.addScaled(qkv + rowS + keyColumn, scale: d, to: dq, count: HS)
-                            VectorMath.addScaled(q, scale: d, to: dqkv + rowS + keyColumn, count: HS)
-                            VectorMath.addScaled(dyt, scale: p[s], to: dqkv + rowS + valueColumn, count: HS)
+        nonisolated(unsafe) let qkv = qkv, att = att, dy = dy, dqkv = dqkv
+        packing.withRowTables { tables in
+            // One task per (group of sequences sharing rows, KV head): tasks never write the same floats.
+            Parallel.forEach(count: packing.groups.count * KVH) { task in
+                let kvh = task % KVH
+                let keyColumn = NH * HS + kvh * HS
+                let valueColumn = (NH + KVH) * HS + kvh * HS
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: max(T, 1)) { scratch in
+                    let ds = scratch.baseAddress!
+                    for h in (kvh * group)..<((kvh + 1) * group) {
+                        for row in packing.groups[task / KVH] {
+                            let r = Int(row), t = Int(tables.position[r])
+                            let keys = tables.rowOfPosition + Int(tables.owner[r]) * T
+                            let p = att + tables.probabilityOffsets[r] + h * (t + 1)
+                            let dyt = dy + r * Y + h * HS
+                            var weighted: Float = 0
+                            for s in 0...t {
+                                let dp = VectorMath.dot(dyt, qkv + Int(keys[s]) * W + valueColumn, count: HS)
+                                ds[s] = dp
+                                weighted += p[s] * dp
+                            }
+                            let q = qkv + r * W + h * HS
+                            let dq = dqkv + r * W + h * HS
+                            for s in 0...t {
+                                let rowS = Int(keys[s]) * W
+                                let d = p[s] * (ds[s] - weighted) * scale
+                                VectorMath.addScaled(qkv + rowS + keyColumn, scale: d, to: dq, count: HS)
+                                VectorMath.addScaled(q, scale: d, to: dqkv + rowS + keyColumn, count: HS)
+                                VectorMath.addScaled(dyt, scale: p[s], to: dqkv + rowS + valueColumn, count: HS)
+                            }
                         }
                     }
                 }
             }
         }
+    }
+
+    /// ``forward(queryKeyValue:packing:shape:probabilities:output:)`` on a right-padded [B·T, W]
+    /// matrix: row b·T + t is position t of sequence b; padded query rows produce zeros.
+    /// `probabilities` needs ``SequencePacking/probabilityCount`` floats (at most B·NH·T·T).
+    public static func forward(
+        queryKeyValue qkv: UnsafePointer<Float>, lengths: UnsafePointer<Int32>, shape: AttentionShape,
+        probabilities att: UnsafeMutablePointer<Float>, output y: UnsafeMutablePointer<Float>
+    ) {
+        let packing = SequencePacking(
+            paddedLengths: Array(UnsafeBufferPointer(start: lengths, count: shape.batchSize)),
+            sequenceLength: shape.sequenceLength, heads: shape.queryHeads)
+        y.update(repeating: 0, count: shape.batchSize * shape.sequenceLength * shape.outputWidth)
+        forward(queryKeyValue: qkv, packing: packing, shape: shape, probabilities: att, output: y)
+    }
+
+    /// ``backward(outputGradient:queryKeyValue:probabilities:packing:shape:queryKeyValueGradient:)``
+    /// on a right-padded matrix, after ``forward(queryKeyValue:lengths:shape:probabilities:output:)``.
+    public static func backward(
+        outputGradient dy: UnsafePointer<Float>, queryKeyValue qkv: UnsafePointer<Float>,
+        probabilities att: UnsafePointer<Float>, lengths: UnsafePointer<Int32>, shape: AttentionShape,
+        queryKeyValueGradient dqkv: UnsafeMutablePointer<Float>
+    ) {
+        let packing = SequencePacking(
+            paddedLengths: Array(UnsafeBufferPointer(start: lengths, count: shape.batchSize)),
+            sequenceLength: shape.sequenceLength, heads: shape.queryHeads)
+        backward(outputGradient: dy, queryKeyValue: qkv, probabilities: att, packing: packing, shape: shape,
+                 queryKeyValueGradient: dqkv)
     }
 }
