@@ -52,6 +52,8 @@ final class ActivationStorage {
     lazy var dAttentionOutput = FloatBuffer(count: rowCapacity * Y)
     lazy var dGateUp = FloatBuffer(count: rowCapacity * 2 * F)
     lazy var dActivated = FloatBuffer(count: rowCapacity * F)
+    /// Attention backward's per-stripe key/value gradients (``Attention/backwardScratchCount(rows:shape:)``).
+    lazy var attentionScratch = FloatBuffer(count: max(1, (Parallel.threadCount - 1) * rowCapacity * (W - Y)))
 
     init(configuration c: LlamaConfiguration, rowCapacity: Int, probabilityCapacity: Int, retained: Bool, firstBlock: Int = 0) {
         self.rowCapacity = max(1, rowCapacity)

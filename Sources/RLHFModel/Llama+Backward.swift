@@ -99,7 +99,7 @@ extension LlamaModel {
         let dqkv = s.dQKV.pointer
         dqkv.update(repeating: 0, count: N * W)
         Attention.backward(outputGradient: s.dAttentionOutput.pointer, queryKeyValue: qkv, probabilities: att,
-                           packing: s.packing, shape: shape, queryKeyValueGradient: dqkv)
+                           packing: s.packing, shape: shape, scratch: s.attentionScratch.pointer, queryKeyValueGradient: dqkv)
         s.packing.position.withUnsafeBufferPointer { positions in
             rotary.apply(dqkv, rows: N, sequenceLength: T, width: W, column: 0, heads: NH, headDimension: HS, inverse: true,
                          positions: positions.baseAddress)

@@ -11,20 +11,18 @@
 /// ~40-token prompts and 48-token completions has a third fewer rows).
 ///
 /// Rows are numbered in order of first appearance (sequence by sequence, position by position),
-/// so a row's keys — the rows of its sequence's positions 0...t — all come before it.
+/// so a row's keys — the rows of its sequence's positions 0...t — all come before it, and a range
+/// of rows (a ``stripes(_:)`` entry) is a unit of parallel attention work whatever is shared.
 public struct SequencePacking: Sendable {
     /// B and T of the batch.
     public let batchSize: Int, sequenceLength: Int
     /// [B·T]: the row computing position (b, t), or −1 for padding.
     public let rowOfPosition: [Int32]
-    /// Per row: a sequence it belongs to (the first) and its position in it.
+    /// Per row: a sequence it belongs to (the first) and its position in it (−1: a padded row of
+    /// ``init(paddedLengths:sequenceLength:heads:)``, which computes nothing).
     public let owner: [Int32], position: [Int32]
-    /// Groups of sequences that share rows (connected by common prefixes), each with its rows in
-    /// increasing order: attention's backward runs one group per task, so no two tasks write the
-    /// same row.
-    public let groups: [[Int32]]
-    /// Per row, the offset of its attention probabilities (heads × (position + 1) floats) in a
-    /// block's probability buffer; `probabilityCount` floats per block in all.
+    /// Per row, the offset of its attention probabilities (heads × (position + 1) floats, rows in
+    /// order) in a block's probability buffer; `probabilityCount` floats per block in all.
     public let probabilityOffsets: [Int]
     public let probabilityCount: Int
 
@@ -39,12 +37,6 @@ public struct SequencePacking: Sendable {
         var owner = [Int32](), position = [Int32]()
         owner.reserveCapacity(batch.tokenCount)
         position.reserveCapacity(batch.tokenCount)
-        var parent = Array(0..<B)
-        func root(_ b: Int) -> Int {
-            var b = b
-            while parent[b] != b { parent[b] = parent[parent[b]]; b = parent[b] }
-            return b
-        }
         batch.tokens.withUnsafeBufferPointer { tokens in
             for b in 0..<B {
                 let length = Int(batch.lengths[b])
@@ -67,11 +59,9 @@ public struct SequencePacking: Sendable {
                         position.append(Int32(t))
                     }
                 }
-                if source >= 0 { parent[root(b)] = root(source) }
             }
         }
-        self.init(batchSize: B, sequenceLength: T, rowOfPosition: map, owner: owner, position: position,
-                  groupOf: (0..<B).map(root), heads: heads)
+        self.init(batchSize: B, sequenceLength: T, rowOfPosition: map, owner: owner, position: position, heads: heads)
     }
 
     /// The [B, T] layout itself: position (b, t) is row b·T + t and padded rows are left out (for
@@ -83,40 +73,48 @@ public struct SequencePacking: Sendable {
         for b in 0..<B {
             for t in 0..<T {
                 owner[b * T + t] = Int32(b)
-                position[b * T + t] = Int32(t)
+                // A padded row computes nothing: position −1.
+                position[b * T + t] = t < Int(lengths[b]) ? Int32(t) : -1
                 if t < Int(lengths[b]) { map[b * T + t] = Int32(b * T + t) }
             }
         }
-        self.init(batchSize: B, sequenceLength: T, rowOfPosition: map, owner: owner, position: position,
-                  groupOf: Array(0..<B), heads: heads)
+        self.init(batchSize: B, sequenceLength: T, rowOfPosition: map, owner: owner, position: position, heads: heads)
     }
 
-    private init(
-        batchSize B: Int, sequenceLength T: Int, rowOfPosition: [Int32], owner: [Int32], position: [Int32],
-        groupOf: [Int], heads: Int
-    ) {
+    private init(batchSize B: Int, sequenceLength T: Int, rowOfPosition: [Int32], owner: [Int32], position: [Int32], heads: Int) {
         batchSize = B
         sequenceLength = T
         self.rowOfPosition = rowOfPosition
         self.owner = owner
         self.position = position
-        var members = [Int: [Int32]]()
-        for b in 0..<B {
-            for t in 0..<T where rowOfPosition[b * T + t] >= 0 && owner[Int(rowOfPosition[b * T + t])] == Int32(b) {
-                // Each row once: listed under the group of the sequence that owns it.
-                members[groupOf[b], default: []].append(rowOfPosition[b * T + t])
-            }
-        }
-        groups = members.keys.sorted().map { members[$0]!.sorted() }
         var offsets = [Int](repeating: 0, count: owner.count), total = 0
-        for group in groups {
-            for row in group {
-                offsets[Int(row)] = total
-                total += heads * (Int(position[Int(row)]) + 1)
-            }
+        for row in 0..<owner.count {
+            offsets[row] = total
+            total += heads * (Int(position[row]) + 1)  // 0 for a padded row
         }
         probabilityOffsets = offsets
         probabilityCount = total
+    }
+
+    /// At most `count` contiguous ranges of rows with about equal attention work (a row at
+    /// position t attends to t + 1 keys), covering every row.
+    public func stripes(_ count: Int) -> [Range<Int>] {
+        let n = rowCount
+        guard n > 0 else { return [] }
+        let parts = max(1, min(count, n))
+        var bounds = [0]
+        for k in 1..<parts {
+            // The first row whose work starts at or after k/parts of the total.
+            let target = probabilityCount * k / parts
+            var low = bounds.last!, high = n
+            while low < high {
+                let middle = (low + high) / 2
+                if probabilityOffsets[middle] < target { low = middle + 1 } else { high = middle }
+            }
+            if low > bounds.last! && low < n { bounds.append(low) }
+        }
+        bounds.append(n)
+        return (0..<(bounds.count - 1)).map { bounds[$0]..<bounds[$0 + 1] }
     }
 
     /// Whether some position is computed once for several sequences.

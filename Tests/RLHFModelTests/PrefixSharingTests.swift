@@ -17,7 +17,7 @@ struct PrefixSharingTests {
         return batch
     }
 
-    @Test("the packing: one row per distinct prefix, keys before queries, groups of connected rows")
+    @Test("the packing: one row per distinct prefix, keys before queries, balanced stripes")
     func packingLayout() {
         let batch = Self.batch()
         let packed = SequencePacking(batch, sharingPrefixes: true, heads: 2)
@@ -39,13 +39,19 @@ struct PrefixSharingTests {
         #expect(packed.rowOfPosition[4 * T + 3] == packed.rowOfPosition[1 * T + 3])
         #expect(packed.rowOfPosition[3 * T + 3] == packed.rowOfPosition[0 * T + 3])
         #expect(packed.rowOfPosition[3 * T + 4] != packed.rowOfPosition[0 * T + 4])
-        // {0, 1, 3, 4} share rows, {2, 5} share one: two groups covering every row once.
-        #expect(packed.groups.count == 2)
-        #expect(packed.groups.flatMap { $0 }.sorted() == (0..<14).map(Int32.init))
         #expect(packed.probabilityCount == 2 * packed.position.reduce(0) { $0 + Int($1) + 1 })
+        // Stripes cover every row once, in order, with about equal attention work.
+        for count in [1, 2, 3, 5, 14, 40] {
+            let stripes = packed.stripes(count)
+            #expect(stripes.count == min(count, 14) || count > 3)
+            #expect(stripes.first?.lowerBound == 0 && stripes.last?.upperBound == 14)
+            #expect(zip(stripes, stripes.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && !$0.isEmpty })
+        }
+        let halves = packed.stripes(2).map { $0.reduce(0) { $0 + Int(packed.position[$1]) + 1 } }
+        #expect(abs(halves[0] - halves[1]) <= 6)
 
         let unshared = SequencePacking(batch, sharingPrefixes: false, heads: 2)
-        #expect(unshared.rowCount == batch.tokenCount && !unshared.sharesRows && unshared.groups.count == 6)
+        #expect(unshared.rowCount == batch.tokenCount && !unshared.sharesRows)
     }
 
     /// The finite-difference suite's model: large random weights, grouped-query attention, partial
