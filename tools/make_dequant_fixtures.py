@@ -1,6 +1,7 @@
 """Writes Tests/Fixtures/dequantization.safetensors: random GGUF blocks of every type the engine
 dequantizes, with the values the `gguf` Python package's reference implementation
-(gguf.quants.dequantize, from llama.cpp's gguf-py) produces for them.
+(gguf.quants.dequantize, from llama.cpp's gguf-py) produces for them. Q8_K, which gguf.quants
+does not dequantize, gets ggml's definition written in numpy (x = d * q, f32 d).
 
     pip install gguf numpy && python3 tools/make_dequant_fixtures.py
 
@@ -14,9 +15,21 @@ from gguf.constants import GGML_QUANT_SIZES
 rng = np.random.default_rng(2026)
 # Offsets of the f16 scale fields in each block, set to sane values so no NaN/inf appears.
 half_fields = {T.Q4_0: [0], T.Q4_1: [0, 2], T.Q5_0: [0], T.Q5_1: [0, 2], T.Q8_0: [0],
-               T.Q4_K: [0, 2], T.Q5_K: [0, 2], T.Q6_K: [208]}
+               T.Q4_K: [0, 2], T.Q5_K: [0, 2], T.Q6_K: [208], T.Q2_K: [80, 82], T.Q3_K: [108],
+               T.IQ4_NL: [0], T.IQ4_XS: [0]}
+
+
+def q8_K_reference(raw):
+    """ggml's dequantize_row_q8_K: blocks of f32 d, 256 int8 q, 16 int16 sums; x = d * q."""
+    blocks = raw.reshape(-1, GGML_QUANT_SIZES[T.Q8_K][1])
+    d = blocks[:, :4].copy().view(np.float32)
+    q = blocks[:, 4:260].copy().view(np.int8).astype(np.float32)
+    return (d * q).reshape(-1)
+
+
 tensors = {}
-for qtype in [T.F32, T.F16, T.BF16, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.Q4_K, T.Q5_K, T.Q6_K]:
+for qtype in [T.F32, T.F16, T.BF16, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.Q4_K, T.Q5_K, T.Q6_K,
+              T.Q2_K, T.Q3_K, T.Q8_K, T.IQ4_NL, T.IQ4_XS]:
     block, size = GGML_QUANT_SIZES[qtype]
     count = 512  # 2 super-blocks of 256, or 16 blocks of 32
     if qtype in (T.F32, T.F16, T.BF16):
@@ -26,10 +39,15 @@ for qtype in [T.F32, T.F16, T.BF16, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.Q4
         blocks = count // block
         raw = rng.integers(0, 256, blocks * size, dtype=np.uint8)
         for b in range(blocks):
-            for offset in half_fields[qtype]:
+            for offset in half_fields.get(qtype, []):
                 value = np.float16(rng.uniform(-0.05, 0.05))
                 raw[b * size + offset: b * size + offset + 2] = np.frombuffer(value.tobytes(), dtype=np.uint8)
-    expected = quants.dequantize(raw.reshape(1, -1), qtype).reshape(-1).astype(np.float32)
+            if qtype == T.Q8_K:
+                raw[b * size: b * size + 4] = np.frombuffer(np.float32(rng.uniform(-0.05, 0.05)).tobytes(), dtype=np.uint8)
+    if qtype == T.Q8_K:
+        expected = q8_K_reference(raw)
+    else:
+        expected = quants.dequantize(raw.reshape(1, -1), qtype).reshape(-1).astype(np.float32)
     assert expected.size == count and np.isfinite(expected).all(), qtype.name
     tensors[f"{qtype.name}.raw"] = ("U8", raw.tobytes(), [raw.size])
     tensors[f"{qtype.name}.expected"] = ("F32", expected.tobytes(), [count])

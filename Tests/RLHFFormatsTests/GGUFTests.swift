@@ -10,6 +10,7 @@ struct GGUFTests {
 
     @Test("dequantization matches the gguf package's reference", arguments: [
         GGMLType.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K,
+        .q2_K, .q3_K, .q8_K, .iq4_nl, .iq4_xs,
     ])
     func dequantization(_ type: GGMLType) throws {
         let fixtures = try SafetensorsFile(path: Self.fixtures)
@@ -23,6 +24,57 @@ struct GGUFTests {
             }
         }
         #expect(actual == expected, "max difference \(maximumAbsoluteDifference(actual, expected))")
+    }
+
+    @Test("the low-bit and IQ4 types have ggml's ids, names and block geometry")
+    func lowBitTypeGeometry() {
+        // (id, name, block size, block bytes) from gguf-py's GGML_QUANT_SIZES.
+        let expected: [(UInt32, String, Int, Int)] = [
+            (10, "Q2_K", 256, 84), (11, "Q3_K", 256, 110), (15, "Q8_K", 256, 292), (20, "IQ4_NL", 32, 18), (23, "IQ4_XS", 256, 136),
+        ]
+        for (id, name, size, bytes) in expected {
+            let type = GGMLType(rawValue: id)
+            #expect(type?.name == name)
+            #expect(type?.blockSize == size && type?.blockBytes == bytes, "\(name)")
+            #expect(type?.canDequantize == true, "\(name)")
+        }
+    }
+
+    /// A one-tensor GGUF file holding each new type's fixture blocks reads back through GGUFFile
+    /// (the loader's path); an inner dimension that is not a whole number of blocks, or data cut
+    /// short, is refused when the file opens, before anything is allocated for the tensor.
+    @Test("GGUF files of the new types read, and bad geometry is refused at open",
+          arguments: [GGMLType.q2_K, .q3_K, .q8_K, .iq4_nl, .iq4_xs])
+    func lowBitTypesThroughTheFile(_ type: GGMLType) throws {
+        let fixtures = try SafetensorsFile(path: Self.fixtures)
+        let raw = try fixtures.integers(type.name + ".raw").map { UInt8($0) }
+        let expected = try fixtures.floats(type.name + ".expected")
+        let path = NSTemporaryDirectory() + "swift-rlhf-\(type.name)-\(UUID().uuidString).gguf"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func write(_ dimensions: [Int], data: [UInt8]) {
+            _ = FileManager.default.createFile(atPath: path, contents: Data(Self.oneTensorFile(type, dimensions, data: data)))
+        }
+        write([expected.count], data: raw)
+        let file = try GGUFFile(path: path)
+        #expect(file.tensor("t")?.type == type)
+        #expect(try file.floats("t") == expected)
+        write([expected.count + type.blockSize / 2, 1], data: raw + raw)  // not a whole number of blocks
+        #expect(throws: FormatError.self) { _ = try GGUFFile(path: path) }
+        write([expected.count], data: Array(raw.dropLast(1)))  // one byte short
+        #expect(throws: FormatError.self) { _ = try GGUFFile(path: path) }
+    }
+
+    /// GGUF v3 bytes: no metadata, one tensor "t" at offset 0, data after 32-byte alignment.
+    static func oneTensorFile(_ type: GGMLType, _ dimensions: [Int], data: [UInt8]) -> [UInt8] {
+        var bytes = Array("GGUF".utf8)
+        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
+        append(UInt32(3)); append(UInt64(1)); append(UInt64(0))
+        append(UInt64(1)); bytes += Array("t".utf8)
+        append(UInt32(dimensions.count))
+        for dimension in dimensions { append(UInt64(dimension)) }
+        append(type.rawValue); append(UInt64(0))
+        bytes += [UInt8](repeating: 0, count: (32 - bytes.count % 32) % 32)
+        return bytes + data
     }
 
     @Test func readsTheTinyLlamaFile() throws {

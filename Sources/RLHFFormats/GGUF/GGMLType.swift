@@ -3,14 +3,15 @@
 public enum GGMLType: UInt32, Sendable, CaseIterable {
     case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q5_0 = 6, q5_1 = 7, q8_0 = 8, q8_1 = 9
     case q2_K = 10, q3_K = 11, q4_K = 12, q5_K = 13, q6_K = 14, q8_K = 15
+    case iq4_nl = 20, iq4_xs = 23
     case i8 = 24, i16 = 25, i32 = 26, i64 = 27, f64 = 28, bf16 = 30
 
     /// Elements per block.
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16, .i8, .i16, .i32, .i64, .f64: return 1
-        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1: return 32
-        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K: return 256
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1, .iq4_nl: return 32
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K, .iq4_xs: return 256
         }
     }
 
@@ -33,13 +34,16 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         case .q5_K: return 176
         case .q6_K: return 210
         case .q8_K: return 292
+        case .iq4_nl: return 18
+        case .iq4_xs: return 136
         }
     }
 
     /// Whether ``GGUFDequantizer`` can turn this type into float32.
     public var canDequantize: Bool {
         switch self {
-        case .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K: return true
+        case .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: return true
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K, .iq4_nl, .iq4_xs: return true
         default: return false
         }
     }
@@ -53,6 +57,8 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         case .q5_K: return "Q5_K"
         case .q6_K: return "Q6_K"
         case .q8_K: return "Q8_K"
+        case .iq4_nl: return "IQ4_NL"
+        case .iq4_xs: return "IQ4_XS"
         default: return String(describing: self).uppercased()
         }
     }

@@ -32,6 +32,11 @@ public enum GGUFDequantizer {
                 case .q4_K: q4_K(x, y)
                 case .q5_K: q5_K(x, y)
                 case .q6_K: q6_K(x, y)
+                case .q2_K: q2_K(x, y)
+                case .q3_K: q3_K(x, y)
+                case .q8_K: q8_K(x, y)
+                case .iq4_nl: iq4_nl(x, y)
+                case .iq4_xs: iq4_xs(x, y)
                 default: break
                 }
             }
