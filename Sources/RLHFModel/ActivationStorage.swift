@@ -46,14 +46,15 @@ final class ActivationStorage {
     var forwardDone = false
 
     // Backward scratch, allocated on first backward.
-    lazy var dResidual = FloatBuffer(count: rowCapacity * C)
-    lazy var dNormed = FloatBuffer(count: rowCapacity * C)
-    lazy var dQKV = FloatBuffer(count: rowCapacity * W)
-    lazy var dAttentionOutput = FloatBuffer(count: rowCapacity * Y)
-    lazy var dGateUp = FloatBuffer(count: rowCapacity * 2 * F)
-    lazy var dActivated = FloatBuffer(count: rowCapacity * F)
+    // (Every backward writes or zeroes the rows it reads.)
+    lazy var dResidual = FloatBuffer(uninitializedCount: rowCapacity * C)
+    lazy var dNormed = FloatBuffer(uninitializedCount: rowCapacity * C)
+    lazy var dQKV = FloatBuffer(uninitializedCount: rowCapacity * W)
+    lazy var dAttentionOutput = FloatBuffer(uninitializedCount: rowCapacity * Y)
+    lazy var dGateUp = FloatBuffer(uninitializedCount: rowCapacity * 2 * F)
+    lazy var dActivated = FloatBuffer(uninitializedCount: rowCapacity * F)
     /// Attention backward's per-stripe key/value gradients (``Attention/backwardScratchCount(rows:shape:)``).
-    lazy var attentionScratch = FloatBuffer(count: max(1, (Parallel.threadCount - 1) * rowCapacity * (W - Y)))
+    lazy var attentionScratch = FloatBuffer(uninitializedCount: max(1, (Parallel.threadCount - 1) * rowCapacity * (W - Y)))
 
     init(configuration c: LlamaConfiguration, rowCapacity: Int, probabilityCapacity: Int, retained: Bool, firstBlock: Int = 0) {
         self.rowCapacity = max(1, rowCapacity)
@@ -69,19 +70,19 @@ final class ActivationStorage {
         packing = SequencePacking(TokenBatch(tokens: [], lengths: [], sequenceLength: 0), sharingPrefixes: false, heads: NH)
         let N = self.rowCapacity
         tokens = .allocate(capacity: N)
-        residual = FloatBuffer(count: (retained ? slots + 1 : 2) * N * C)
-        normed1 = FloatBuffer(count: slots * N * C)
-        rstd1 = FloatBuffer(count: slots * N)
-        qkv = FloatBuffer(count: slots * N * W)
-        probabilities = FloatBuffer(count: slots * self.probabilityCapacity)
-        attentionOutput = FloatBuffer(count: slots * N * Y)
-        middle = FloatBuffer(count: slots * N * C)
-        normed2 = FloatBuffer(count: slots * N * C)
-        rstd2 = FloatBuffer(count: slots * N)
-        gateUp = FloatBuffer(count: slots * N * 2 * F)
-        activated = FloatBuffer(count: slots * N * F)
-        finalNormed = FloatBuffer(count: N * C)
-        finalRstd = FloatBuffer(count: N)
+        residual = FloatBuffer(uninitializedCount: (retained ? slots + 1 : 2) * N * C)
+        normed1 = FloatBuffer(uninitializedCount: slots * N * C)
+        rstd1 = FloatBuffer(uninitializedCount: slots * N)
+        qkv = FloatBuffer(uninitializedCount: slots * N * W)
+        probabilities = FloatBuffer(uninitializedCount: slots * self.probabilityCapacity)
+        attentionOutput = FloatBuffer(uninitializedCount: slots * N * Y)
+        middle = FloatBuffer(uninitializedCount: slots * N * C)
+        normed2 = FloatBuffer(uninitializedCount: slots * N * C)
+        rstd2 = FloatBuffer(uninitializedCount: slots * N)
+        gateUp = FloatBuffer(uninitializedCount: slots * N * 2 * F)
+        activated = FloatBuffer(uninitializedCount: slots * N * F)
+        finalNormed = FloatBuffer(uninitializedCount: N * C)
+        finalRstd = FloatBuffer(uninitializedCount: N)
     }
 
     deinit {

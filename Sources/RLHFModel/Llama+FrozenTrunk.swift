@@ -142,12 +142,14 @@ extension LlamaModel {
     }
 
     /// The retained or inference storage, reused when `packing` fits it, else replaced by one with
-    /// a quarter more room than asked (so that slowly growing batches do not reallocate each step).
+    /// a quarter more room than asked, so that batches of varying length (rollouts) do not
+    /// reallocate every step; the storage is not zeroed, so room a pass does not use costs no
+    /// resident memory.
     private func activationStorage(for packing: SequencePacking, retained: Bool, firstBlock: Int) -> ActivationStorage {
         let existing = retained ? trainingStorage : inferenceStorage
         if let existing, existing.fits(packing, retained: retained, firstBlock: firstBlock) { return existing }
         if retained { trainingStorage = nil } else { inferenceStorage = nil }
-        let slack = existing == nil ? 1.0 : 1.25
+        let slack = 1.25
         let s = ActivationStorage(
             configuration: configuration, rowCapacity: Int(Double(packing.rowCount) * slack),
             probabilityCapacity: Int(Double(packing.probabilityCount) * slack), retained: retained, firstBlock: firstBlock)
