@@ -14,38 +14,34 @@ extension LlamaModel {
     /// storage's head tables.
     private func collectHeadTargets(_ s: ActivationStorage) {
         let T = s.sequenceLength, map = s.packing.rowOfPosition
-        var indexOfRow = [Int32: Int32]()
-        var rows = [Int](), perRow = [[(position: Int32, token: Int32)]]()
+        // The scored positions (b, t) in order; a row's index into headRows on its first appearance.
+        var scored = [Int](), indexOfRow = [Int32](repeating: -1, count: s.rows), rows = [Int]()
         for b in 0..<s.batchSize {
             let length = Int(s.lengths[b])
             // The first scored position p is predicted by p − 1.
             let first = max(0, Int(s.logProbStarts?[b] ?? 1) - 1)
             guard length - 1 > first else { continue }
             for t in first..<(length - 1) {
-                let row = map[b * T + t]
-                let index: Int32
-                if let known = indexOfRow[row] {
-                    index = known
-                } else {
-                    index = Int32(rows.count)
-                    indexOfRow[row] = index
-                    rows.append(Int(row))
-                    perRow.append([])
-                }
-                perRow[Int(index)].append((Int32(b * T + t + 1), s.batchTokens[b * T + t + 1]))
+                let row = Int(map[b * T + t])
+                if indexOfRow[row] < 0 { indexOfRow[row] = Int32(rows.count); rows.append(row) }
+                scored.append(b * T + t)
             }
+        }
+        // Group the targets by head row (a counting sort, stable within a row).
+        var starts = [Int32](repeating: 0, count: rows.count + 1)
+        for p in scored { starts[Int(indexOfRow[Int(map[p])]) + 1] += 1 }
+        for i in 0..<rows.count { starts[i + 1] += starts[i] }
+        var next = starts, positions = [Int32](repeating: 0, count: scored.count), tokens = positions
+        for p in scored {
+            let i = Int(indexOfRow[Int(map[p])]), k = Int(next[i])
+            positions[k] = Int32(p + 1)
+            tokens[k] = s.batchTokens[p + 1]
+            next[i] += 1
         }
         s.headRows = rows
-        s.headTargetStarts = [0]
-        s.headTargetPositions = []
-        s.headTargetTokens = []
-        for targets in perRow {
-            for target in targets {
-                s.headTargetPositions.append(target.position)
-                s.headTargetTokens.append(target.token)
-            }
-            s.headTargetStarts.append(Int32(s.headTargetPositions.count))
-        }
+        s.headTargetStarts = starts
+        s.headTargetPositions = positions
+        s.headTargetTokens = tokens
     }
 
     /// A logits block of at least `logitFloats` floats, kept by the model between passes (one for

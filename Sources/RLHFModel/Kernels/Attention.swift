@@ -41,6 +41,7 @@ public enum Attention {
         let group = NH / shape.keyValueHeads
         let scale = 1 / Float(HS).squareRoot()
         let stripes = packing.stripes(2 * Parallel.threadCount)
+        guard !stripes.isEmpty else { return }
         nonisolated(unsafe) let qkv = qkv, att = att, y = y
         packing.withRowTables { tables in
             Parallel.forEach(count: stripes.count * NH) { task in
