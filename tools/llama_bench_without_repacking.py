@@ -11,10 +11,10 @@ run crashes and says so beside the figure.
 import runpy
 import sys
 
-import llama_cpp
-import llama_cpp.llama
+# `Llama.__init__` reads the default parameters from the bindings module itself.
+import llama_cpp.llama_cpp as bindings
 
-_default_parameters = llama_cpp.llama_model_default_params
+_default_parameters = bindings.llama_model_default_params
 
 
 def _parameters_without_extra_buffer_types():
@@ -23,8 +23,7 @@ def _parameters_without_extra_buffer_types():
     return parameters
 
 
-llama_cpp.llama_model_default_params = _parameters_without_extra_buffer_types
-llama_cpp.llama.llama_cpp.llama_model_default_params = _parameters_without_extra_buffer_types
+bindings.llama_model_default_params = _parameters_without_extra_buffer_types
 
 if len(sys.argv) < 2:
     sys.exit(__doc__)
